@@ -1,0 +1,225 @@
+"""The one config object: the single source of every constant.
+
+A :class:`Config` is a tree of frozen dataclasses, one section per stage of the
+data path (``encoding`` now; the network and recall sections join it as they are
+built). YAML files, the CLI's ``--set section.key=value`` and sweeps all produce
+a ``Config`` through :func:`load_config`, so a value cannot be set in one place
+and silently ignored in another.
+
+Two presets exist: ``paper`` (what Liang, Zeng & Xu ran: first track, first
+chord tone) and ``default`` (every track, whole chords).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from jaxsnn_music.errors import ConfigError
+
+PRESETS = ("paper", "default")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodingConfig:
+    """How a MIDI file becomes note events (MODEL.md section 2).
+
+    Times are in beats (quarter notes); they are converted to integer ticks of
+    each file's own resolution, so 1/16 beat is exactly 30 ticks at 480 per beat.
+    """
+
+    tracks: Literal["first", "all"] = "all"
+    """``first``: only the first non-drum instrument (the paper); ``all``: every one."""
+    chords: Literal["first", "all"] = "all"
+    """``first``: keep one pitch per event (the paper's melody); ``all``: the whole chord."""
+    chord_onset_beats: float = 1 / 16
+    """Notes starting within this of an event's first note join its chord."""
+    chord_overlap_beats: float = 1 / 16
+    """Notes the event's first note still overlaps by at least this join its chord."""
+    leading_rest_beats: float = 1 / 16
+    """A silence at least this long before a track's first note becomes a rest."""
+    rest_gap_beats: float = 50 / 480
+    """A gap at least this long between an event's end and the next onset becomes a rest."""
+    duration_step_beats: float = 0.125
+    """Width of one duration class; class i (0-based) is (i + 1) * step beats."""
+    n_duration_classes: int = 64
+    """Number of duration classes (0.125 .. 8.0 beats with the default step)."""
+    duration_tolerance_beats: float = 1 / 16
+    """A duration within this of its class is exact; further away it is counted as approximated."""
+    skip_drums: bool = True
+    """Drop drum instruments (they have no pitch in the model's sense)."""
+    max_notes: int = 1_000_000
+    """A file with more notes than this is refused (a guard against absurd files)."""
+    max_file_bytes: int = 64 * 1024 * 1024
+    """A file larger than this is refused before it is parsed."""
+    min_qpm: float = 4.0
+    """Tempi below this (quarter notes per minute) are absurd: the file is refused."""
+    max_qpm: float = 2000.0
+    """Tempi above this are absurd: the file is refused."""
+    render_velocity: int = 80
+    """Velocity of notes written back to MIDI (events carry no velocity)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every constant of the pipeline, by section."""
+
+    preset: str = "default"
+    encoding: EncodingConfig = dataclasses.field(default_factory=EncodingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self, section: str) -> str:
+        """A short hash of one section, for cache keys and checkpoint manifests."""
+        payload = json.dumps(dataclasses.asdict(getattr(self, section)), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
+    "paper": {"encoding.tracks": "first", "encoding.chords": "first"},
+    "default": {},
+}
+
+
+def _validate_encoding(enc: EncodingConfig) -> None:
+    for name in ("chord_onset_beats", "chord_overlap_beats", "leading_rest_beats",
+                 "rest_gap_beats", "duration_tolerance_beats"):
+        if getattr(enc, name) < 0:
+            raise ConfigError(f"encoding.{name} must be >= 0, got {getattr(enc, name)}")
+    for name in ("duration_step_beats", "n_duration_classes", "max_notes", "max_file_bytes"):
+        if getattr(enc, name) <= 0:
+            raise ConfigError(f"encoding.{name} must be > 0, got {getattr(enc, name)}")
+    if not 0 < enc.min_qpm < enc.max_qpm:
+        raise ConfigError(f"encoding.min_qpm/max_qpm must satisfy 0 < min < max, got "
+                          f"{enc.min_qpm}, {enc.max_qpm}")
+    if not 1 <= enc.render_velocity <= 127:
+        raise ConfigError(f"encoding.render_velocity must be in 1..127, got {enc.render_velocity}")
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Convert a YAML/CLI value to the field's declared type, or explain why not."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if value not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}, got {value!r}")
+        return value
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if annotation in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        try:
+            number = float(value) if annotation is float else _as_int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be {'an integer' if annotation is int else 'a number'}, "
+                              f"got {value!r}") from None
+        return number
+    if annotation is str:
+        return str(value)
+    raise ConfigError(f"{key}: unsupported field type {annotation!r}")
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, str):
+        value = float(value) if any(c in value for c in ".eE") else int(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+    return int(value)
+
+
+def _set(cfg: Config, key: str, value: Any) -> Config:
+    """Return ``cfg`` with the dotted ``key`` (``section.field``) set to ``value``."""
+    parts = key.split(".")
+    if len(parts) != 2:
+        raise ConfigError(f"config key {key!r} must look like section.field "
+                          f"(sections: {', '.join(_sections())})")
+    section_name, field_name = parts
+    if section_name not in _sections():
+        raise ConfigError(f"unknown config section {section_name!r} in {key!r} "
+                          f"(sections: {', '.join(_sections())})")
+    section = getattr(cfg, section_name)
+    hints = typing.get_type_hints(type(section))
+    if field_name not in hints:
+        raise ConfigError(f"unknown config key {key!r} (fields of {section_name}: "
+                          f"{', '.join(hints)})")
+    new_section = dataclasses.replace(section, **{field_name: _coerce(value, hints[field_name], key)})
+    return dataclasses.replace(cfg, **{section_name: new_section})
+
+
+def _sections() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config) if f.name != "preset"]
+
+
+def _flatten(tree: dict[str, Any], where: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for section, values in tree.items():
+        if section == "preset":
+            continue
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping of key: value")
+        for key, value in values.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split a CLI ``key=value`` into the key and a YAML-parsed value."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_config(preset: str | None = None, yaml_path: str | Path | None = None,
+                overrides: dict[str, Any] | list[str] | None = None) -> Config:
+    """Build the config: preset, then YAML file, then overrides (later wins).
+
+    **Arguments:**
+
+    - `preset`: ``paper`` or ``default``; if None, the YAML's ``preset`` key or ``default``.
+    - `yaml_path`: a YAML file of ``section: {key: value}`` mappings.
+    - `overrides`: ``{"section.key": value}`` or a list of ``"section.key=value"`` strings.
+
+    **Returns:** a validated :class:`Config`. Bad keys or values raise :class:`ConfigError`.
+    """
+    from_yaml: dict[str, Any] = {}
+    if yaml_path is not None:
+        path = Path(yaml_path)
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: a config file must be a mapping of sections")
+        if preset is None:
+            preset = tree.get("preset")
+        from_yaml = _flatten(tree, str(path))
+    preset = preset or "default"
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+    if isinstance(overrides, list):
+        overrides = dict(parse_assignment(item) for item in overrides)
+    cfg = Config(preset=preset)
+    for key, value in {**_PRESET_OVERRIDES[preset], **from_yaml, **(overrides or {})}.items():
+        cfg = _set(cfg, key, value)
+    _validate_encoding(cfg.encoding)
+    return cfg

@@ -1,0 +1,1 @@
+"""Corpus sources, the parse cache and corpus statistics."""

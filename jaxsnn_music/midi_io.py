@@ -1,0 +1,232 @@
+"""MIDI files in and out (pretty_midi), with the checks that keep bad files out.
+
+:func:`read_piece` turns a file into a :class:`~jaxsnn_music.events.Piece`:
+it refuses, with a one-line :class:`~jaxsnn_music.errors.BadMidiError`, a file
+that is empty, too large, not MIDI, truncated, has absurd tempi, has too many
+notes, no notes or only drums; it drops (with a warning on the piece)
+zero-length notes and absurd time signatures. :func:`render_midi` is the way
+back: events -> MIDI with the piece's tempo map, so that
+``encode(read(render(events))) == events``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from pathlib import Path
+
+import mido
+import numpy as np
+import pretty_midi
+
+from jaxsnn_music.config import EncodingConfig
+from jaxsnn_music.encoding import encode_tracks
+from jaxsnn_music.errors import BadMidiError
+from jaxsnn_music.events import REST, Piece, RawPiece, RawTrack, TempoMap
+
+_VALID_DENOMINATORS = {1, 2, 4, 8, 16, 32, 64}
+
+
+def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiFile, list[str]]:
+    """Parse the raw file with mido and run the checks that must come before pretty_midi."""
+    if len(data) == 0:
+        raise BadMidiError(path, "empty file")
+    if len(data) > enc.max_file_bytes:
+        raise BadMidiError(path, f"file too large ({len(data)} bytes > encoding.max_file_bytes="
+                                 f"{enc.max_file_bytes})")
+    if not data.startswith(b"MThd"):
+        raise BadMidiError(path, "not a MIDI file (no MThd header)")
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+    except EOFError:
+        raise BadMidiError(path, "truncated MIDI file (ends inside a track)") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise BadMidiError(path, f"corrupt MIDI file ({exc})") from None
+    if mid.type == 2:
+        raise BadMidiError(path, "MIDI type 2 (independent sequences) is not supported")
+    if not isinstance(mid.ticks_per_beat, int) or mid.ticks_per_beat <= 0:
+        raise BadMidiError(path, f"unusable time division {mid.ticks_per_beat} "
+                                 "(SMPTE timing is not supported)")
+
+    notes = 0
+    dropped_ts = 0
+    for track in mid.tracks:
+        tick = 0
+        kept = []
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                notes += 1
+            elif msg.type == "set_tempo":
+                qpm = 6e7 / msg.tempo if msg.tempo > 0 else float("inf")
+                if not enc.min_qpm <= qpm <= enc.max_qpm:
+                    raise BadMidiError(path, f"absurd tempo {qpm:.4g} qpm at tick {tick} (allowed "
+                                             f"{enc.min_qpm:g}..{enc.max_qpm:g})")
+            elif msg.type == "time_signature" and not (
+                    1 <= msg.numerator <= 64 and msg.denominator in _VALID_DENOMINATORS):
+                dropped_ts += 1
+                # Keep the delta time of the dropped message on the next one.
+                continue
+            kept.append((tick, msg))
+        if dropped_ts:
+            track[:] = _retime(kept)
+    if notes > enc.max_notes:
+        raise BadMidiError(path, f"too many notes ({notes} > encoding.max_notes={enc.max_notes})")
+    found: list[str] = []
+    if dropped_ts:
+        found.append(f"dropped {dropped_ts} absurd time signature(s)")
+    return mid, found
+
+
+def _retime(kept: list[tuple[int, mido.Message]]) -> list[mido.Message]:
+    out, last = [], 0
+    for tick, msg in kept:
+        out.append(msg.copy(time=tick - last))
+        last = tick
+    return out
+
+
+def read_raw(path: str | Path, enc: EncodingConfig, data: bytes | None = None) -> RawPiece:
+    """Read a MIDI file into raw tracks (ticks) and its tempo map.
+
+    **Arguments:**
+
+    - `path`: the MIDI file.
+    - `enc`: encoding config (limits and drum handling).
+    - `data`: the file's bytes if already read.
+
+    **Returns:** a :class:`RawPiece`. Raises :class:`BadMidiError` for unusable files.
+    """
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    mid, found = _load_mido(path, data, enc)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pm = pretty_midi.PrettyMIDI(mido_object=mid)
+    except Exception as exc:  # pretty_midi raises bare Exceptions/ValueErrors on odd files
+        raise BadMidiError(path, f"pretty_midi could not read it ({exc})") from None
+    found += [str(w.message).split("\n")[0] for w in caught]
+
+    times, qpm = pm.get_tempo_changes()
+    ts = [t for t in pm.time_signature_changes]
+    tempo = TempoMap(
+        tick=np.array([pm.time_to_tick(t) for t in times], np.int64),
+        us_per_beat=np.rint(6e7 / np.asarray(qpm, np.float64)).astype(np.int64),
+        ts_tick=np.array([pm.time_to_tick(t.time) for t in ts], np.int64),
+        ts_numerator=np.array([t.numerator for t in ts], np.int16),
+        ts_denominator=np.array([t.denominator for t in ts], np.int16),
+    )
+
+    tracks = []
+    zero_length = 0
+    for inst in pm.instruments:
+        start = np.array([pm.time_to_tick(n.start) for n in inst.notes], np.int64)
+        end = np.array([pm.time_to_tick(n.end) for n in inst.notes], np.int64)
+        pitch = np.array([n.pitch for n in inst.notes], np.int16)
+        keep = end > start
+        zero_length += int((~keep).sum())
+        tracks.append(RawTrack(inst.name, inst.program, inst.is_drum,
+                               start[keep], end[keep], pitch[keep]))
+    if zero_length:
+        found.append(f"dropped {zero_length} zero-length note(s)")
+    if not any(len(t.start) for t in tracks):
+        raise BadMidiError(path, "no notes" if not zero_length else "no notes of non-zero length")
+    if enc.skip_drums and all(t.is_drum for t in tracks if len(t.start)):
+        raise BadMidiError(path, "only drum tracks, no pitched notes")
+    return RawPiece(pm.resolution, tempo, tuple(tracks), tuple(found))
+
+
+def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None) -> Piece:
+    """Read and encode a MIDI file (see :mod:`jaxsnn_music.encoding`).
+
+    **Arguments:**
+
+    - `path`: the MIDI file.
+    - `enc`: encoding config.
+    - `title`: the piece's title; the file name without extension if None.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    raw = read_raw(path, enc, data)
+    return Piece(
+        title=title if title is not None else path.stem,
+        source=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        resolution=raw.resolution,
+        tempo=raw.tempo,
+        tracks=encode_tracks(raw, enc),
+        n_source_notes=sum(len(t.start) for t in raw.tracks),
+        warnings=raw.warnings,
+    )
+
+
+def render_midi(piece: Piece, enc: EncodingConfig) -> pretty_midi.PrettyMIDI:
+    """Note events -> a pretty_midi object, at the piece's resolution and tempo map.
+
+    Rests are silence, not notes; every tone of a chord lasts the event's duration.
+    """
+    res = piece.resolution
+    pm = pretty_midi.PrettyMIDI(resolution=res)
+    last_tick = max([int((t.onset + t.duration).max()) for t in piece.tracks if t.n_events] +
+                    [int(piece.tempo.tick.max()) if piece.tempo.tick.size else 0] +
+                    [int(piece.tempo.ts_tick.max()) if piece.tempo.ts_tick.size else 0])
+    # pretty_midi has no public setter for a tempo map; _tick_scales is what it
+    # reads and writes (seconds per tick from each change on). The half
+    # microsecond survives the int() truncation in PrettyMIDI.write, so the
+    # written tempo is exactly the stored one.
+    pm._tick_scales = [(int(t), (us + 0.5) / 1e6 / res)
+                       for t, us in zip(piece.tempo.tick, piece.tempo.us_per_beat)]
+    if not pm._tick_scales or pm._tick_scales[0][0] != 0:
+        pm._tick_scales.insert(0, (0, 0.5 / res))
+    pm._update_tick_to_time(last_tick + 1)
+    pm.time_signature_changes = [
+        pretty_midi.TimeSignature(int(n), int(d), pm.tick_to_time(int(t)))
+        for t, n, d in zip(piece.tempo.ts_tick, piece.tempo.ts_numerator, piece.tempo.ts_denominator)]
+    for track in piece.tracks:
+        inst = pretty_midi.Instrument(program=track.program, name=track.name)
+        inst.notes = [pretty_midi.Note(enc.render_velocity, p - 1, pm.tick_to_time(s),
+                                       pm.tick_to_time(e))
+                      for s, e, p in _tone_spans(track)]
+        pm.instruments.append(inst)
+    return pm
+
+
+def _tone_spans(track) -> list[tuple[int, int, int]]:
+    """(start, end, pitch class) in ticks of every sounding tone of a track.
+
+    Every tone of a chord lasts the event's duration, except that a lower chord
+    tone still held when its pitch is struck again is cut there: one MIDI
+    channel cannot hold two notes of one pitch. Only the highest tone sets the
+    event's duration when the file is read back, so the cut changes no event.
+    """
+    spans = []
+    next_strike: dict[int, int] = {}
+    for k in range(track.n_events - 1, -1, -1):
+        chord = track.chord(k)
+        if chord[0] == REST:
+            continue
+        start = int(track.onset[k])
+        end = start + int(track.duration[k])
+        for i, p in enumerate(chord):
+            cut = end if i == 0 else min(end, next_strike.get(p, end))
+            if cut > start:
+                spans.append((start, cut, p))
+            next_strike[p] = start
+    return spans[::-1]
+
+
+def write_midi(piece: Piece, path: str | Path, enc: EncodingConfig) -> Path:
+    """Render a piece and write it as a standard MIDI file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_midi(piece, enc).write(str(path))
+    return path
