@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,10 @@ class EncodingConfig:
     """``first``: only the first non-drum instrument (the paper); ``all``: every one."""
     chords: Literal["first", "all"] = "all"
     """``first``: keep one pitch per event (the paper's melody); ``all``: the whole chord."""
+    note_order: Literal["onset", "file"] = "onset"
+    """``onset``: sort notes by onset (MODEL.md); ``file``: the authors' procedure (pretty_midi's
+    list order, rests from the previous listed note; reproduces their event counts, but events
+    may then run backwards in time)."""
     chord_onset_beats: float = 1 / 16
     """Notes starting within this of an event's first note join its chord."""
     chord_overlap_beats: float = 1 / 16
@@ -67,11 +72,122 @@ class EncodingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    """The spiking network and its learning rule (MODEL.md sections 3, 4 and 6).
+
+    Units: ms for time, arbitrary units for currents and potentials. Times that
+    the simulation counts in steps (window, refractory period, coincidence and
+    facilitation windows, delays) must be whole multiples of ``dt_ms``;
+    :func:`load_config` refuses any that are not, so no rule ever depends on
+    floating-point equality of times (MODEL.md section 6).
+    """
+
+    resistance: float = 2.0
+    """R of the LIF membrane: tau_m dV/dt = -V + R I."""
+    capacitance: float = 0.2
+    """C of the LIF membrane; tau_m = R C = 0.4 ms."""
+    v_th: float = 5.0
+    """Firing threshold: a neuron spikes when V >= v_th."""
+    v_reset: float = 0.0
+    """Potential after a spike and throughout the refractory period."""
+    v_0: float = 0.0
+    """Potential at the start of every simulation (each learned piece, each recall)."""
+    refractory_ms: float = 0.5
+    """After a spike the neuron is held at v_reset for this long (5 steps)."""
+    dt_ms: float = 0.1
+    """Forward-Euler time step."""
+    window_ms: float = 5.0
+    """Simulated time per note event (column): 50 steps."""
+    input_current: float = 10.0
+    """Teacher current into the neuron(s) preferring an event's value while it is learned."""
+    title_current_learn: float = 10.0
+    """Current into a piece's title neuron for the whole time its piece is learned."""
+    title_current_recall: float = 30.0
+    """Current into the cued title neuron during goal-based recall."""
+    n_delays: int = 4
+    """D: column k receives sequential synapses from columns k-1 .. k-D, delay = distance."""
+    a_plus: float = 1.0
+    """STDP potentiation amplitude (pre before post)."""
+    a_minus: float = 1.0
+    """STDP depression amplitude (post before pre)."""
+    tau_plus_ms: float = 5.0
+    """Time constant of the potentiation window (the presynaptic trace)."""
+    tau_minus_ms: float = 5.0
+    """Time constant of the depression window (the postsynaptic trace)."""
+    stdp_timing: Literal["emission", "arrival"] = "arrival"
+    """Where a presynaptic spike's time is taken: at emission (the authors' code, long
+    delays learn ~e^-d weaker) or at its delayed arrival (ours)."""
+    stdp_coincident: Literal["potentiate", "ignore"] = "potentiate"
+    """A presynaptic spike (arrival) in the same step as a postsynaptic spike:
+    ``potentiate`` counts it as causal (+a_plus, the pre pathway runs first, as in
+    Brian2); ``ignore`` counts it in neither direction. It decides the arrival
+    variant: teacher-forced neurons all fire in the same phase of their window,
+    so with ``ignore`` every arrival-timed weight cancels to ~0 (a_plus = a_minus)."""
+    w_max: float = math.inf
+    """Upper bound of sequential weights (inf = unbounded, the paper)."""
+    w_min: float = -math.inf
+    """Lower bound of sequential weights (-inf = unbounded, the paper)."""
+    lateral_inhibition: bool = True
+    """All-to-all inhibition inside each minicolumn (the paper describes it; the
+    authors' code had it off; which one reproduces the paper is an ablation)."""
+    inhibition_weight: float = 20.0
+    """Current removed from a neuron per other spike of its minicolumn in the previous step."""
+    inhibition_floor: float = -20.0
+    """The total current (input minus inhibition) is clamped at this from below."""
+    goal_forward_weight: float = 3.0
+    """Weight of a created title -> note link."""
+    goal_feedback_weight: float = 1.0
+    """Weight of a created note -> title feedback link."""
+    coincidence_count: int = 4
+    """A note neuron is linked to the title when this many of its spikes in one window
+    lie within coincidence_window_ms of a title spike."""
+    coincidence_window_ms: float = 0.5
+    """|t_note - t_title| <= this counts as coincident (inclusive, in whole steps)."""
+    facilitation_sequential: float = 0.2
+    """Recall: u <- u + f (u + 1) on a sequential synapse whose presynaptic spike arrived recently."""
+    facilitation_goal: float = 0.5
+    """Recall: the same increment for goal (title) links."""
+    facilitation_window_ms: float = 0.5
+    """Recall: 'recently' = the last arrival lies within this many ms (inclusive, whole steps)."""
+    facilitation_cap: float = 10.0
+    """Recall: u never exceeds this (the authors' u overflowed float32; MODEL.md section 6)."""
+    facilitation_reset: Literal["window", "recall"] = "window"
+    """Recall: u goes back to 0 at the start of every column window, or only once per recall."""
+    max_chord_size: int = 32
+    """Events with more chord tones than this are refused (the largest in the corpus has 20)."""
+    segment_columns: int = 64
+    """Learning cuts tracks into segments of this many columns (plus n_delays of context)."""
+    batch_segments: int = 64
+    """Segments learned in parallel by one call of the compiled learning scan."""
+
+    @property
+    def tau_m_ms(self) -> float:
+        return self.resistance * self.capacitance
+
+    @property
+    def steps_per_window(self) -> int:
+        return round(self.window_ms / self.dt_ms)
+
+    @property
+    def refractory_steps(self) -> int:
+        return round(self.refractory_ms / self.dt_ms)
+
+    @property
+    def coincidence_steps(self) -> int:
+        return round(self.coincidence_window_ms / self.dt_ms)
+
+    @property
+    def facilitation_steps(self) -> int:
+        return round(self.facilitation_window_ms / self.dt_ms)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """Every constant of the pipeline, by section."""
 
     preset: str = "default"
     encoding: EncodingConfig = dataclasses.field(default_factory=EncodingConfig)
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,7 +199,8 @@ class Config:
 
 
 _PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
-    "paper": {"encoding.tracks": "first", "encoding.chords": "first"},
+    "paper": {"encoding.tracks": "first", "encoding.chords": "first",
+              "network.stdp_timing": "emission"},
     "default": {},
 }
 
@@ -101,6 +218,37 @@ def _validate_encoding(enc: EncodingConfig) -> None:
                           f"{enc.min_qpm}, {enc.max_qpm}")
     if not 1 <= enc.render_velocity <= 127:
         raise ConfigError(f"encoding.render_velocity must be in 1..127, got {enc.render_velocity}")
+
+
+def _validate_network(net: NetworkConfig) -> None:
+    for name in ("resistance", "capacitance", "dt_ms", "window_ms", "tau_plus_ms", "tau_minus_ms",
+                 "n_delays", "coincidence_count", "max_chord_size", "segment_columns",
+                 "batch_segments"):
+        if not getattr(net, name) > 0:
+            raise ConfigError(f"network.{name} must be > 0, got {getattr(net, name)}")
+    for name in ("refractory_ms", "a_plus", "a_minus", "inhibition_weight", "coincidence_window_ms",
+                 "facilitation_sequential", "facilitation_goal", "facilitation_window_ms",
+                 "facilitation_cap"):
+        if not getattr(net, name) >= 0:
+            raise ConfigError(f"network.{name} must be >= 0, got {getattr(net, name)}")
+    if not net.dt_ms <= net.tau_m_ms:
+        # Beyond this forward Euler overshoots; it also keeps an undriven neuron from
+        # ever crossing threshold, which the active-column learning relies on.
+        raise ConfigError(f"network.dt_ms ({net.dt_ms}) must be <= tau_m = R*C ({net.tau_m_ms})")
+    if not net.v_th > max(net.v_reset, net.v_0, 0.0):
+        raise ConfigError(f"network.v_th ({net.v_th}) must be > 0, v_reset and v_0")
+    for name in ("window_ms", "refractory_ms", "coincidence_window_ms", "facilitation_window_ms"):
+        steps = getattr(net, name) / net.dt_ms
+        if abs(steps - round(steps)) > 1e-6:
+            raise ConfigError(f"network.{name} ({getattr(net, name)}) must be a whole number of "
+                              f"steps of dt_ms={net.dt_ms}")
+    if net.inhibition_floor > 0:
+        raise ConfigError(f"network.inhibition_floor must be <= 0, got {net.inhibition_floor}")
+    if not net.w_min < net.w_max:
+        raise ConfigError(f"network.w_min ({net.w_min}) must be < w_max ({net.w_max})")
+    if any(math.isnan(getattr(net, f.name)) for f in dataclasses.fields(net)
+           if isinstance(getattr(net, f.name), float)):
+        raise ConfigError("network: NaN is not a valid value")
 
 
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
@@ -222,4 +370,5 @@ def load_config(preset: str | None = None, yaml_path: str | Path | None = None,
     for key, value in {**_PRESET_OVERRIDES[preset], **from_yaml, **(overrides or {})}.items():
         cfg = _set(cfg, key, value)
     _validate_encoding(cfg.encoding)
+    _validate_network(cfg.network)
     return cfg

@@ -4,6 +4,8 @@ The rules, in integer ticks of the file's resolution (numbers for 480 per beat):
 
 1. Notes are sorted by onset (highest pitch first on ties). The authors' code
    used pretty_midi's list order (by note-off); sorting by onset is the fix.
+   A note still held when its pitch is struck again ends there (see
+   :func:`cut_at_restrike`).
 2. **Chords.** Starting from an event's first note, the following notes join
    it while they start within ``chord_onset_beats`` (30 ticks) of it, or while
    the first note still overlaps them by at least ``chord_overlap_beats``
@@ -19,6 +21,10 @@ The rules, in integer ticks of the file's resolution (numbers for 480 per beat):
 5. ``chords="first"`` keeps only the first note's pitch (the paper's melody);
    ``"all"`` keeps the set of pitches.
 
+``note_order="file"`` reproduces the authors' procedure instead: notes in the
+file's list order, no cut at re-strikes, and rests measured from the end of the
+note listed just before; it exists to reproduce their event counts.
+
 Every event is kept, including the last one of a track (the authors' code
 dropped it).
 """
@@ -29,6 +35,9 @@ import numpy as np
 
 from jaxsnn_music.config import EncodingConfig
 from jaxsnn_music.events import REST, RawPiece, RawTrack, TrackEvents, pitch_class
+
+ENCODER_VERSION = 1
+"""Bump when a rule changes: it is part of every parse-cache key."""
 
 _EPS = 1e-6  # ticks; thresholds given in beats are compared with this slack
 
@@ -57,9 +66,31 @@ def class_duration_ticks(class_index: np.ndarray, resolution: int, enc: Encoding
     return np.rint((np.asarray(class_index, np.float64) + 1) * step).astype(np.int64)
 
 
-def sort_notes(track: RawTrack) -> np.ndarray:
-    """Indices ordering a track's notes by onset, highest pitch first on ties."""
+def sort_notes(track: RawTrack, note_order: str = "onset") -> np.ndarray:
+    """Indices ordering a track's notes: by onset, highest pitch first on ties;
+    or, for ``note_order="file"``, as the file listed them (the authors' code)."""
+    if note_order == "file":
+        return np.arange(len(track.start))
     return np.lexsort((-track.pitch.astype(np.int64), track.start))
+
+
+def cut_at_restrike(start: np.ndarray, end: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """End every note no later than the next onset of the same pitch.
+
+    A key struck again stops its previous sound, and one MIDI channel cannot
+    hold two notes of one pitch; a few files overlap them anyway (pretty_midi
+    then reports both). Cutting here makes every event renderable, which is what
+    makes events -> MIDI -> events an identity.
+
+    **Returns:** the new end ticks (same order as the input).
+    """
+    order = np.lexsort((start, pitch))
+    s, e, p = start[order], end[order].copy(), pitch[order]
+    same = p[1:] == p[:-1]
+    e[:-1] = np.where(same & (s[1:] > s[:-1]), np.minimum(e[:-1], s[1:]), e[:-1])
+    out = np.empty_like(end)
+    out[order] = e
+    return out
 
 
 def encode_track(track: RawTrack, resolution: int, enc: EncodingConfig) -> TrackEvents:
@@ -73,9 +104,12 @@ def encode_track(track: RawTrack, resolution: int, enc: EncodingConfig) -> Track
 
     **Returns:** the track's :class:`TrackEvents`.
     """
-    order = sort_notes(track)
+    authors = enc.note_order == "file"
+    order = sort_notes(track, enc.note_order)
     start = track.start[order].astype(np.int64)
     end = track.end[order].astype(np.int64)
+    if not authors:
+        end = cut_at_restrike(start, end, track.pitch[order])
     pitch = pitch_class(track.pitch[order].astype(np.int64))
     onset_tol = _ticks(enc.chord_onset_beats, resolution) + _EPS
     overlap_min = _ticks(enc.chord_overlap_beats, resolution) - _EPS
@@ -94,7 +128,7 @@ def encode_track(track: RawTrack, resolution: int, enc: EncodingConfig) -> Track
     while i < n:
         s0, e0 = start_l[i], end_l[i]
         j = i + 1
-        while j < n and (start_l[j] - s0 <= onset_tol or e0 - start_l[j] >= overlap_min):
+        while j < n and (abs(start_l[j] - s0) <= onset_tol or e0 - start_l[j] >= overlap_min):
             j += 1
         if prev_end is None:
             if s0 >= leading_min:
@@ -112,7 +146,8 @@ def encode_track(track: RawTrack, resolution: int, enc: EncodingConfig) -> Track
         onsets.append(s0)
         durations.append(e0 - s0)
         chords.append(chord)
-        prev_end = e0
+        # The authors measured a rest from the end of the note listed just before.
+        prev_end = end_l[j - 1] if authors else e0
         i = j
 
     duration = np.asarray(durations, np.int64)

@@ -68,6 +68,14 @@ class RawPiece:
     tempo: TempoMap
     tracks: tuple[RawTrack, ...]
     warnings: tuple[str, ...] = ()
+    n_source_notes: int | None = None
+    """Notes in the source, zero-length ones included; None means: count ``tracks``."""
+
+    @property
+    def source_notes(self) -> int:
+        if self.n_source_notes is not None:
+            return self.n_source_notes
+        return sum(len(t.start) for t in self.tracks)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

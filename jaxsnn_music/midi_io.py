@@ -87,23 +87,18 @@ def _retime(kept: list[tuple[int, mido.Message]]) -> list[mido.Message]:
     return out
 
 
-def read_raw(path: str | Path, enc: EncodingConfig, data: bytes | None = None) -> RawPiece:
+def read_raw(path: str | Path, enc: EncodingConfig, data: bytes) -> RawPiece:
     """Read a MIDI file into raw tracks (ticks) and its tempo map.
 
     **Arguments:**
 
     - `path`: the MIDI file.
     - `enc`: encoding config (limits and drum handling).
-    - `data`: the file's bytes if already read.
+    - `data`: the file's bytes.
 
     **Returns:** a :class:`RawPiece`. Raises :class:`BadMidiError` for unusable files.
     """
     path = Path(path)
-    if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
     mid, found = _load_mido(path, data, enc)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -139,10 +134,12 @@ def read_raw(path: str | Path, enc: EncodingConfig, data: bytes | None = None) -
         raise BadMidiError(path, "no notes" if not zero_length else "no notes of non-zero length")
     if enc.skip_drums and all(t.is_drum for t in tracks if len(t.start)):
         raise BadMidiError(path, "only drum tracks, no pitched notes")
-    return RawPiece(pm.resolution, tempo, tuple(tracks), tuple(found))
+    n_read = sum(len(inst.notes) for inst in pm.instruments)
+    return RawPiece(pm.resolution, tempo, tuple(tracks), tuple(found), n_read)
 
 
-def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None) -> Piece:
+def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None,
+               data: bytes | None = None) -> Piece:
     """Read and encode a MIDI file (see :mod:`jaxsnn_music.encoding`).
 
     **Arguments:**
@@ -150,12 +147,14 @@ def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None) 
     - `path`: the MIDI file.
     - `enc`: encoding config.
     - `title`: the piece's title; the file name without extension if None.
+    - `data`: the file's bytes, if the caller has read them already.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
     raw = read_raw(path, enc, data)
     return Piece(
         title=title if title is not None else path.stem,
@@ -164,7 +163,7 @@ def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None) 
         resolution=raw.resolution,
         tempo=raw.tempo,
         tracks=encode_tracks(raw, enc),
-        n_source_notes=sum(len(t.start) for t in raw.tracks),
+        n_source_notes=raw.source_notes,
         warnings=raw.warnings,
     )
 
@@ -203,25 +202,36 @@ def render_midi(piece: Piece, enc: EncodingConfig) -> pretty_midi.PrettyMIDI:
 def _tone_spans(track) -> list[tuple[int, int, int]]:
     """(start, end, pitch class) in ticks of every sounding tone of a track.
 
-    Every tone of a chord lasts the event's duration, except that a lower chord
-    tone still held when its pitch is struck again is cut there: one MIDI
-    channel cannot hold two notes of one pitch. Only the highest tone sets the
-    event's duration when the file is read back, so the cut changes no event.
+    Every tone of a chord starts at the event's onset and lasts the event's
+    duration, with one exception, because one MIDI channel cannot hold two notes
+    of one pitch: where a tone's pitch is still sounding, an earlier lower chord
+    tone is cut at the new onset, and an earlier *first* tone (which sets its
+    event's duration) is left alone while the new lower tone starts when it
+    ends. The grouping rule of :mod:`~jaxsnn_music.encoding` puts such a
+    delayed tone back into its chord, so reading the file back gives the same
+    events.
     """
-    spans = []
-    next_strike: dict[int, int] = {}
-    for k in range(track.n_events - 1, -1, -1):
+    spans: list[list[int]] = []
+    last: dict[int, tuple[int, bool]] = {}  # pitch -> (index in spans, is a first tone)
+    for k in range(track.n_events):
         chord = track.chord(k)
         if chord[0] == REST:
             continue
-        start = int(track.onset[k])
-        end = start + int(track.duration[k])
+        onset = int(track.onset[k])
+        end = onset + int(track.duration[k])
         for i, p in enumerate(chord):
-            cut = end if i == 0 else min(end, next_strike.get(p, end))
-            if cut > start:
-                spans.append((start, cut, p))
-            next_strike[p] = start
-    return spans[::-1]
+            start = onset
+            if p in last:
+                j, was_first = last[p]
+                if spans[j][1] > onset:
+                    if was_first:
+                        start = spans[j][1]
+                    else:
+                        spans[j][1] = max(onset, spans[j][0] + 1)
+            if start < end:
+                last[p] = (len(spans), i == 0)
+                spans.append([start, end, p])
+    return [(s, e, p) for s, e, p in spans]
 
 
 def write_midi(piece: Piece, path: str | Path, enc: EncodingConfig) -> Path:

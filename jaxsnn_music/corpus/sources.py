@@ -1,0 +1,108 @@
+"""Where pieces come from: a folder of MIDI files, or a named selection.
+
+A corpus is a list of :class:`CorpusItem` (a title and how to read it); the
+loader (:mod:`jaxsnn_music.corpus.load`) turns items into pieces. Selections:
+
+- ``paper``: the 331 piano-midi.de files of Liang, Zeng & Xu (2020): the 332
+  classical files minus ``Debussy/debussy_cc_5.mid``; ``Christmas/`` excluded.
+- ``piano-midi``: all 337 files of the piano-midi.de copy.
+- ``bach-chorales``: the 371 four-voice Bach chorales that install with music21
+  (the embedded default corpus; nothing to download).
+
+The piano-midi.de folder is found through one setting,
+:func:`piano_midi_root`: ``$JAXSNN_MUSIC_PIANO_MIDI``, else
+``../shared/corpus/piano-midi`` when it exists, else where ``corpus fetch``
+puts it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from jaxsnn_music.errors import CorpusError
+
+PIANO_MIDI_ENV = "JAXSNN_MUSIC_PIANO_MIDI"
+DATA_ENV = "JAXSNN_MUSIC_DATA"
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+PAPER_EXCLUDED = ("Debussy/debussy_cc_5",)
+NON_CLASSICAL = ("Christmas/",)
+SELECTIONS = ("paper", "piano-midi", "bach-chorales")
+DEFAULT_SELECTION = "bach-chorales"
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusItem:
+    """One piece to load: its title, its kind (``midi`` or ``chorale``) and reference.
+
+    For ``midi`` the reference is the file path; for ``chorale`` a music21 corpus id.
+    """
+
+    title: str
+    kind: str
+    ref: str
+
+
+def data_dir() -> Path:
+    """Where downloads and caches go: ``$JAXSNN_MUSIC_DATA`` or ``~/.cache/jaxsnn-music``."""
+    return Path(os.environ.get(DATA_ENV, "~/.cache/jaxsnn-music")).expanduser()
+
+
+def piano_midi_root(explicit: str | Path | None = None) -> Path | None:
+    """The piano-midi.de folder, or None when there is none on this machine."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(PIANO_MIDI_ENV):
+        return Path(os.environ[PIANO_MIDI_ENV])
+    repo_root = Path(__file__).resolve().parents[2]
+    for candidate in (Path("../shared/corpus/piano-midi"),
+                      repo_root / "../shared/corpus/piano-midi",
+                      data_dir() / "piano-midi"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def directory_items(root: str | Path) -> list[CorpusItem]:
+    """Every MIDI file under ``root`` (recursive), titled by its path without extension."""
+    root = Path(root)
+    if not root.exists():
+        raise CorpusError(f"{root}: no such folder")
+    if root.is_file():
+        return [CorpusItem(root.stem, "midi", str(root))]
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise CorpusError(f"{root}: no MIDI files (*.mid, *.midi) in this folder or below")
+    return [CorpusItem(p.relative_to(root).with_suffix("").as_posix(), "midi", str(p))
+            for p in files]
+
+
+def selection_items(name: str, piano_midi: str | Path | None = None) -> list[CorpusItem]:
+    """The items of a named selection (see the module docstring)."""
+    if name == "bach-chorales":
+        from jaxsnn_music.corpus.chorales import chorale_ids, chorale_title
+
+        return [CorpusItem(chorale_title(cid), "chorale", cid) for cid in chorale_ids()]
+    if name not in SELECTIONS:
+        raise CorpusError(f"unknown selection {name!r} (choose from {', '.join(SELECTIONS)})")
+    root = piano_midi_root(piano_midi)
+    if root is None or not root.is_dir():
+        raise CorpusError(f"selection {name!r} needs the piano-midi.de files: set "
+                          f"{PIANO_MIDI_ENV} to their folder or run `jaxsnn-music corpus fetch`")
+    items = directory_items(root)
+    if name == "paper":
+        excluded = {t.lower() for t in PAPER_EXCLUDED}
+        items = [i for i in items if not i.title.startswith(NON_CLASSICAL)
+                 and i.title.lower() not in excluded]
+    return items
+
+
+def resolve_items(path: str | Path | None = None, selection: str | None = None,
+                  piano_midi: str | Path | None = None) -> list[CorpusItem]:
+    """A corpus given as a path or a selection name (the embedded default if neither)."""
+    if path is not None and selection is not None:
+        raise CorpusError("give either a corpus path or --selection, not both")
+    if path is not None:
+        return directory_items(path)
+    return selection_items(selection or DEFAULT_SELECTION, piano_midi)
