@@ -59,7 +59,7 @@ class EncodingConfig:
     """A duration within this of its class is exact; further away it is counted as approximated."""
     skip_drums: bool = True
     """Drop drum instruments (they have no pitch in the model's sense)."""
-    max_notes: int = 1_000_000
+    max_notes: int = 200_000
     """A file with more notes than this is refused (a guard against absurd files)."""
     max_file_bytes: int = 64 * 1024 * 1024
     """A file larger than this is refused before it is parsed."""

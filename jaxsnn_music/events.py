@@ -69,7 +69,7 @@ class RawPiece:
     tracks: tuple[RawTrack, ...]
     warnings: tuple[str, ...] = ()
     n_source_notes: int | None = None
-    """Notes in the source, zero-length ones included; None means: count ``tracks``."""
+    """Notes in the source as pretty_midi counts them; None means: count ``tracks``."""
 
     @property
     def source_notes(self) -> int:
@@ -139,7 +139,7 @@ class Piece:
     tempo: TempoMap
     tracks: tuple[TrackEvents, ...]
     n_source_notes: int
-    """Notes in the source over all instruments, before any encoding rule."""
+    """Notes in the source over all instruments, before any encoding rule (pretty_midi's count)."""
     warnings: tuple[str, ...] = ()
 
     @property

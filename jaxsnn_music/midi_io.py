@@ -28,8 +28,11 @@ from jaxsnn_music.events import REST, Piece, RawPiece, RawTrack, TempoMap
 _VALID_DENOMINATORS = {1, 2, 4, 8, 16, 32, 64}
 
 
-def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiFile, list[str]]:
-    """Parse the raw file with mido and run the checks that must come before pretty_midi."""
+def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiFile, int, list[str]]:
+    """Parse the raw file with mido and run the checks that must come before pretty_midi.
+
+    **Returns:** the mido file, its number of note-ons, and warnings.
+    """
     if len(data) == 0:
         raise BadMidiError(path, "empty file")
     if len(data) > enc.max_file_bytes:
@@ -76,7 +79,7 @@ def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiF
     found: list[str] = []
     if dropped_ts:
         found.append(f"dropped {dropped_ts} absurd time signature(s)")
-    return mid, found
+    return mid, notes, found
 
 
 def _retime(kept: list[tuple[int, mido.Message]]) -> list[mido.Message]:
@@ -99,7 +102,7 @@ def read_raw(path: str | Path, enc: EncodingConfig, data: bytes) -> RawPiece:
     **Returns:** a :class:`RawPiece`. Raises :class:`BadMidiError` for unusable files.
     """
     path = Path(path)
-    mid, found = _load_mido(path, data, enc)
+    mid, note_ons, found = _load_mido(path, data, enc)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -119,23 +122,24 @@ def read_raw(path: str | Path, enc: EncodingConfig, data: bytes) -> RawPiece:
     )
 
     tracks = []
-    zero_length = 0
     for inst in pm.instruments:
         start = np.array([pm.time_to_tick(n.start) for n in inst.notes], np.int64)
         end = np.array([pm.time_to_tick(n.end) for n in inst.notes], np.int64)
         pitch = np.array([n.pitch for n in inst.notes], np.int16)
-        keep = end > start
-        zero_length += int((~keep).sum())
+        keep = end > start  # what pretty_midi let through (it drops most itself)
         tracks.append(RawTrack(inst.name, inst.program, inst.is_drum,
                                start[keep], end[keep], pitch[keep]))
-    if zero_length:
-        found.append(f"dropped {zero_length} zero-length note(s)")
+    # pretty_midi itself drops a note released at the tick it was struck, or never released.
+    zero_length = note_ons - sum(len(t.start) for t in tracks)
     if not any(len(t.start) for t in tracks):
-        raise BadMidiError(path, "no notes" if not zero_length else "no notes of non-zero length")
+        raise BadMidiError(path, "no notes" if not zero_length else
+                           f"no notes of non-zero length ({zero_length} zero-length or unreleased)")
+    if zero_length:
+        found.append(f"dropped {zero_length} zero-length or unreleased note(s)")
     if enc.skip_drums and all(t.is_drum for t in tracks if len(t.start)):
         raise BadMidiError(path, "only drum tracks, no pitched notes")
-    n_read = sum(len(inst.notes) for inst in pm.instruments)
-    return RawPiece(pm.resolution, tempo, tuple(tracks), tuple(found), n_read)
+    n_pretty_midi = sum(len(inst.notes) for inst in pm.instruments)
+    return RawPiece(pm.resolution, tempo, tuple(tracks), tuple(found), n_pretty_midi)
 
 
 def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None,
