@@ -43,7 +43,7 @@ def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiF
     try:
         mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except EOFError:
-        raise BadMidiError(path, "truncated MIDI file (ends inside a track)") from None
+        raise BadMidiError(path, "truncated MIDI file") from None
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise BadMidiError(path, f"corrupt MIDI file ({exc})") from None
     if mid.type == 2:

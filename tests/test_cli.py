@@ -1,0 +1,94 @@
+"""The command line as a user sees it: tables, JSON, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from jaxsnn_music.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(map(str, args)))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["corpus"], ["corpus", "stats"], ["corpus", "fetch"]])
+def test_help_everywhere(args):
+    code, out, _ = run(*args, "--help")
+    assert code == 0 and "Usage:" in out
+
+
+@pytest.fixture()
+def folder(tmp_path, corpus_root):
+    for name in ["Albeniz/alb_esp1.mid", "Bach/bach_846.mid"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(corpus_root / name, tmp_path / name)
+    (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")
+    return tmp_path
+
+
+def test_stats_table_reports_skips_and_exits_1(folder):
+    code, out, err = run("corpus", "stats", folder, "--quiet", "--no-cache")
+    assert code == 1
+    assert "pieces                  2" in out and "ticks per beat          480" in out
+    assert err.strip().splitlines() == ["skipped bad: truncated MIDI file"]
+    assert "Traceback" not in out + err
+
+
+def test_stats_json(folder):
+    (folder / "bad.mid").unlink()
+    code, out, _ = run("corpus", "stats", folder, "--json", "--quiet", "--preset", "paper")
+    assert code == 0
+    data = json.loads(out)
+    assert data["preset"] == "paper" and data["summary"]["pieces"] == 2
+    assert data["summary"]["tracks"] == 2 and data["summary"]["chords"] == 0
+    assert {p["title"] for p in data["pieces"]} == {"Albeniz/alb_esp1", "Bach/bach_846"}
+    assert data["summary"]["source_notes"] == 634 + 1284
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "encoding.tracks=none"], "error: encoding.tracks must be one of first, all, got 'none'"),
+    (["--config", "/nonexistent.yaml"], "error: /nonexistent.yaml: config file not found"),
+    (["/no/such/folder"], "error: /no/such/folder: no such folder"),
+])
+def test_user_errors_are_one_line(args, message):
+    code, out, err = run("corpus", "stats", *args, "--quiet")
+    assert code == 2 and err.strip() == message
+
+
+def test_fetch_from_a_local_copy(tmp_path, corpus_root):
+    dest = tmp_path / "piano-midi"
+    code, out, err = run("corpus", "fetch", "--dest", dest, "--selection", "paper", "--quiet",
+                         "--base-url", corpus_root.resolve().as_uri() + "/")
+    assert code == 0, err
+    assert "331 files: 331 downloaded" in out
+    assert len(list(dest.rglob("*.mid"))) == 331
+    code, out, _ = run("corpus", "fetch", "--dest", dest, "--selection", "paper", "--quiet",
+                       "--base-url", corpus_root.resolve().as_uri() + "/")
+    assert code == 0 and "331 already present" in out
+
+
+def test_fetch_failure_exits_nonzero(tmp_path):
+    code, out, err = run("corpus", "fetch", "--dest", tmp_path / "d", "--quiet", "--retries", "0",
+                         "--base-url", (tmp_path / "empty").as_uri() + "/")
+    assert code == 1 and err.count("failed ") == 337
+
+
+@pytest.mark.slow
+def test_main_job_on_the_embedded_corpus(tmp_path):
+    """The README's main job, through the installed entry point."""
+    env = {**os.environ, "JAXSNN_MUSIC_CACHE": str(tmp_path / "cache")}
+    exe = shutil.which("jaxsnn-music") or sys.executable
+    cmd = [exe] if exe.endswith("jaxsnn-music") else [exe, "-m", "jaxsnn_music.cli"]
+    out = subprocess.run(cmd + ["corpus", "stats", "--json", "--quiet"], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)["summary"]
+    assert summary["pieces"] == 371 and summary["tracks"] >= 4 * 371
