@@ -1,0 +1,154 @@
+"""Memorize pieces: events -> padded segments -> compiled learning -> merged network.
+
+:func:`memorize` is the public entry point; :func:`learn` is the step below it
+that returns the raw weight changes, goal links and (optionally) every spike,
+which tests compare with an independent simulation. :func:`memorize_one_by_one`
+learns the same pieces one after another (one piece per call).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsnn_music.config import Config, NetworkConfig
+from jaxsnn_music.events import Piece
+from jaxsnn_music.network.buckets import bucket
+from jaxsnn_music.network.goal import merge_links
+from jaxsnn_music.network.layout import Segments, batch_size, batches, segment_pieces
+from jaxsnn_music.network.learn import Learner, learn_batch, title_raster
+from jaxsnn_music.network.model import Network
+from jaxsnn_music.network.synapses import DURATION, PITCH, from_numpy, merge
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Learned:
+    """The raw outcome of learning some pieces (NumPy, one row per entry).
+
+    ``changes``: weight changes keyed ``layer, subnet, post_col, delay, pre, post``
+    (unsorted; a key may repeat across segments of different pieces).
+    ``links``: goal links ``title, layer, subnet, column, neuron``.
+    ``spikes`` (if asked for): ``title, layer, subnet, column, neuron, step`` with
+    ``step`` counted from the start of the column's window.
+    """
+
+    changes: dict[str, np.ndarray]
+    links: dict[str, np.ndarray]
+    spikes: dict[str, np.ndarray] | None
+
+
+def _network_config(cfg: Config | NetworkConfig) -> NetworkConfig:
+    return cfg.network if isinstance(cfg, Config) else cfg
+
+
+def _title_inputs(raster: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.ndarray]:
+    """The title's spikes in each window of each segment, and in the window before."""
+    def at(column):
+        inside = (column >= 0) & (column < seg.piece_columns[:, None])
+        return raster[np.clip(column, 0, raster.shape[0] - 1)] & inside[..., None]
+    return at(seg.column), at(seg.column - 1)
+
+
+def _extract(seg: Segments, ids: np.ndarray, dw: np.ndarray, goal: np.ndarray,
+             raster: np.ndarray | None, subnet: int, n_delays: int, out: dict) -> None:
+    windows = ids.shape[1]
+    back = np.arange(windows)[:, None] - np.arange(1, n_delays + 1)[None, :]
+    pre_ids = np.where((back >= 0)[None, :, :, None], ids[:, np.clip(back, 0, None), :], -1)
+    valid = (seg.record[:, :, None, None, None] & (pre_ids[..., :, None] >= 0)
+             & (ids[:, :, None, None, :] >= 0))
+    b, w, d, i, j = np.nonzero(valid)
+    out["changes"].append(dict(layer=seg.layer[b], subnet=np.full(len(b), subnet),
+                               post_col=seg.column[b, w], delay=d + 1, pre=pre_ids[b, w, d, i],
+                               post=ids[b, w, j], weight=dw[b, w, d, i, j]))
+    b, w, m = np.nonzero(seg.record[:, :, None] & goal & (ids >= 0))
+    out["links"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=np.full(len(b), subnet),
+                             column=seg.column[b, w], neuron=ids[b, w, m]))
+    if raster is not None:
+        b, w, t, m = np.nonzero(seg.record[:, :, None, None] & raster & (ids >= 0)[:, :, None, :])
+        out["spikes"].append(dict(title=seg.title[b], layer=seg.layer[b],
+                                  subnet=np.full(len(b), subnet), column=seg.column[b, w],
+                                  neuron=ids[b, w, m], step=t))
+
+
+def _concat(parts: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if not parts:
+        return {k: np.zeros(0, np.float32 if k == "weight" else np.int32) for k in names}
+    return {k: np.concatenate([p[k] for p in parts]) for k in names}
+
+
+def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int = 0,
+          record_spikes: bool = False) -> Learned:
+    """Run the compiled learning scan over every track of ``pieces``.
+
+    **Arguments:**
+
+    - `pieces`: the pieces; piece ``i`` becomes title ``first_title + i``.
+    - `cfg`: the config (or its network section).
+    - `record_spikes`: also return every spike (for tests; costs host memory).
+
+    **Returns:** a :class:`Learned`.
+    """
+    ncfg = _network_config(cfg)
+    learner = Learner.from_config(ncfg)
+    groups = segment_pieces(pieces, ncfg, first_title)
+    longest = max((t.n_events for p in pieces for t in p.tracks), default=0)
+    raster = np.asarray(title_raster(learner, bucket(longest + 1, minimum=64)))
+    out: dict[str, list] = {"changes": [], "links": [], "spikes": []}
+    for slots, segments in groups.items():
+        for seg in batches(segments, batch_size(ncfg, slots)):
+            title, title_before = _title_inputs(raster, seg)
+            rec_p, rec_d = learn_batch(learner, jnp.asarray(seg.pitch), jnp.asarray(seg.duration),
+                                       jnp.asarray(seg.column), jnp.asarray(title),
+                                       jnp.asarray(title_before))
+            for subnet, ids, rec in ((PITCH, seg.pitch, rec_p), (DURATION, seg.duration, rec_d)):
+                _extract(seg, ids, np.asarray(rec.dw), np.asarray(rec.goal),
+                         np.asarray(rec.raster) if record_spikes else None, subnet,
+                         ncfg.n_delays, out)
+    return Learned(
+        changes=_concat(out["changes"], ("layer", "subnet", "post_col", "delay", "pre", "post",
+                                         "weight")),
+        links=_concat(out["links"], ("title", "layer", "subnet", "column", "neuron")),
+        spikes=_concat(out["spikes"], ("title", "layer", "subnet", "column", "neuron", "step"))
+        if record_spikes else None)
+
+
+def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig) -> Network:
+    """Learn ``pieces`` into ``network`` (all in parallel) and return the grown network.
+
+    Each piece gets a new title neuron; columns and layers are recruited as the
+    tracks require; synapse changes add to existing weights (then ``w_min`` /
+    ``w_max`` clip the sums).
+
+    **Arguments:**
+
+    - `network`: the network so far (:meth:`Network.empty` to start).
+    - `pieces`: the pieces to learn.
+    - `cfg`: the config (or its network section).
+
+    **Returns:** the new :class:`Network`.
+    """
+    ncfg = _network_config(cfg)
+    learned = learn(pieces, ncfg, first_title=network.n_titles)
+    synapses = merge(network.synapses, from_numpy(**learned.changes), ncfg.w_min, ncfg.w_max)
+    links = learned.links
+    goal = merge_links(network.goal, links["title"], links["layer"], links["subnet"],
+                       links["column"], links["neuron"], ncfg.goal_forward_weight,
+                       ncfg.goal_feedback_weight)
+    layers = max([network.n_layers] + [len(p.tracks) for p in pieces])
+    lengths = np.zeros((network.n_titles + len(pieces), layers), np.int32)
+    lengths[:network.n_titles, :network.n_layers] = np.asarray(network.track_lengths)
+    for i, piece in enumerate(pieces):
+        lengths[network.n_titles + i, :len(piece.tracks)] = [t.n_events for t in piece.tracks]
+    return Network(synapses, goal, jnp.asarray(lengths),
+                   network.titles + tuple(p.title for p in pieces))
+
+
+def memorize_one_by_one(network: Network, pieces: Sequence[Piece],
+                        cfg: Config | NetworkConfig) -> Network:
+    """The same learning, one piece per :func:`memorize` call (bounds clip after each)."""
+    for piece in pieces:
+        network = memorize(network, [piece], cfg)
+    return network
