@@ -39,9 +39,8 @@ def _isolated_data(tmp_path_factory):
             os.environ[k] = v
 
 
-@pytest.fixture(scope="session")
-def corpus_root() -> Path:
-    """The piano-midi.de folder; skips (or fails under CI) when it is missing."""
+def require_corpus() -> Path:
+    """The piano-midi.de folder; skips the calling test (fails it under CI) when missing."""
     if PIANO_MIDI is None or not PIANO_MIDI.is_dir():
         message = ("piano-midi.de corpus not found: set JAXSNN_MUSIC_PIANO_MIDI to its folder "
                    "(default ../shared/corpus/piano-midi) or run `jaxsnn-music corpus fetch`")
@@ -49,6 +48,12 @@ def corpus_root() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return PIANO_MIDI
+
+
+@pytest.fixture(scope="session")
+def corpus_root() -> Path:
+    """The piano-midi.de folder (see :func:`require_corpus`)."""
+    return require_corpus()
 
 
 def make_midi(path: Path, tracks: list[list[tuple[float, float, int]]], resolution: int = 480,

@@ -8,7 +8,6 @@ to ignore ``Range`` or to drop the connection part-way through a body.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,10 +19,6 @@ from jaxsnn_music.corpus import fetch
 from jaxsnn_music.corpus.fetch import ManifestEntry, fetch_corpus, load_manifest
 from jaxsnn_music.errors import FetchError
 
-CORPUS = Path(os.environ.get("JAXSNN_MUSIC_PIANO_MIDI",
-                             Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "piano-midi"))
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"piano-midi.de corpus not found at {CORPUS} "
-                                                             "(set JAXSNN_MUSIC_PIANO_MIDI)")
 # Small files from different composer folders, so nested folders get created.
 SAMPLE = ["Bach/bach_847.mid", "Chopin/chpn-p7.mid", "Christmas/bk_xmas1.mid", "Mozart/mz_545_3.mid"]
 
@@ -66,10 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(tmp_path, monkeypatch, corpus_root):
     """A running server on 127.0.0.1 serving copies of SAMPLE; yields (server, base_url, manifest)."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"piano-midi.de corpus not found at {CORPUS} (set JAXSNN_MUSIC_PIANO_MIDI)")
     # A proxy from the environment must not see (or break) requests to the local server.
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
@@ -78,7 +71,7 @@ def server(tmp_path, monkeypatch):
     manifest = []
     for rel in SAMPLE:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        data = (CORPUS / rel).read_bytes()
+        data = (corpus_root / rel).read_bytes()
         (root / rel).write_bytes(data)
         manifest.append(ManifestEntry(rel, hashlib.sha256(data).hexdigest(), len(data)))
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -245,8 +238,7 @@ def test_packaged_manifest_shape():
     assert sum(p.startswith("Christmas/") for p in paths) == 5
 
 
-@needs_corpus
-def test_packaged_manifest_matches_local_corpus():
+def test_packaged_manifest_matches_local_corpus(corpus_root):
     for e in load_manifest():
-        data = (CORPUS / e.path).read_bytes()
+        data = (corpus_root / e.path).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (e.bytes, e.sha256), e.path

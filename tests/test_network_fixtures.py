@@ -4,30 +4,18 @@
 """
 
 import dataclasses
-import os
 from functools import cache
-from pathlib import Path
 
 import numpy as np
-import pytest
 
+from conftest import require_corpus
 from jaxsnn_music.config import load_config
 from jaxsnn_music.events import Piece, TempoMap, TrackEvents
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def corpus_dir() -> Path:
-    return Path(os.environ.get("JAXSNN_MUSIC_PIANO_MIDI", REPO / ".." / "shared" / "corpus" / "piano-midi"))
-
 
 @cache
 def _read(relative: str) -> Piece:
     from jaxsnn_music.midi_io import read_piece
-    path = corpus_dir() / relative
-    if not path.exists():
-        pytest.skip(f"piano-midi corpus not found at {corpus_dir()} (set JAXSNN_MUSIC_PIANO_MIDI)")
-    return read_piece(path, load_config("default").encoding)
+    return read_piece(require_corpus() / relative, load_config("default").encoding)
 
 
 def head(track: TrackEvents, n: int) -> TrackEvents:
