@@ -147,5 +147,17 @@ def corpus_fetch_cmd(dest, base_url, selection, retries, timeout, quiet):
         sys.exit(1)
 
 
+def _register_commands() -> None:
+    """Add the commands defined in their own modules (they import this one for shared options)."""
+    from jaxsnn_music.cli_memorize import memorize_command
+    from jaxsnn_music.cli_sweep import sweep_command
+
+    for command in (memorize_command(), sweep_command()):
+        main.add_command(command)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":
     main()

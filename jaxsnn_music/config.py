@@ -182,12 +182,123 @@ class NetworkConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class MemorizeConfig:
+    """How a corpus is memorized as a resumable run (:mod:`jaxsnn_music.memorize_run`)."""
+
+    chunk_pieces: int = 64
+    """Pieces learned per chunk; progress is saved after every chunk. Part of the result:
+    chunks merge one after another, so another chunk size sums weights in another order.
+    Each merge re-sorts the whole synapse store, so fewer, larger chunks are faster."""
+    keep_checkpoints: int = 2
+    """Progress steps kept on disk while a run goes on (the newest ones); no effect on the result."""
+
+    def __post_init__(self):
+        # Checked here, not in load_config: a section validates itself when it is built.
+        if not self.chunk_pieces >= 1:
+            raise ConfigError(f"memorize.chunk_pieces must be >= 1, got {self.chunk_pieces}")
+        if not self.keep_checkpoints >= 1:
+            raise ConfigError(f"memorize.keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RecallConfig:
+    """Recall, identification, the pacemaker and the scores (MODEL.md sections 4 and 5).
+
+    Facilitation during recall is set in the ``network`` section (``facilitation_*``):
+    it is part of the synapse model. Everything here is about reading the network out.
+    """
+
+    readout: Literal["first", "rate"] = "first"
+    """A column's value: the ``first`` neuron to spike in its window (the paper; ties within a
+    step go to the earlier interpolated threshold crossing), or the one that fires most (``rate``)."""
+    chord_readout: Literal["volley", "window"] = "volley"
+    """With ``encoding.chords = all``, a chord is read as a set: the neurons whose first spike lies
+    within ``volley_ms`` of the column's first spike (``volley``), or every neuron that fires in
+    the window (``window``)."""
+    volley_ms: float = 0.015
+    """Width of the first volley that a chord is read from (ms; ``volley`` read-out)."""
+    propagate: Literal["all", "readout"] = "readout"
+    """What a recalled column passes on to the columns after it: every spike of the window
+    (``all``, the paper's network, in which everything reachable through learned synapses ends
+    up firing), or only the spikes of its read-out (``readout``: a winner-take-all minicolumn)."""
+    chunk_columns: int = 64
+    """Columns simulated per call of the compiled recall scan (row tables are padded per chunk)."""
+    batch_units: int = 64
+    """(title, track) recalls simulated side by side (vmapped) per call."""
+    sparse_inputs: int = 32
+    """Speed only, never the result: while no recall of a batch has more presynaptic neurons
+    that fired (over the previous D columns of a subnetwork) than this, a window multiplies
+    only their weight rows; otherwise the dense product (0: always dense)."""
+    pacemaker_hz: float = 16.0
+    """Firing rate of the pacemaker cluster during recall."""
+    reference_hz: float = 16.0
+    """The pacemaker rate at which a recalled piece plays at its own tempo map."""
+    spikes_per_step: int = 1
+    """Pacemaker spikes a striatal timing neuron counts per duration step (1/8 beat); an event
+    of duration class i is released after (i + 1) * spikes_per_step spikes."""
+    min_support: float = 1.0
+    """Identification: a candidate position is kept when at least this share of the fragment's
+    events (after the first) is reached by learned sequential input from the events before it."""
+    min_score: float = 0.75
+    """Identification: the winning title's spike count, as a share of what a title linked to every
+    fragment event fires; below it the fragment is reported as unknown."""
+    identify_durations: bool = True
+    """Identification also replays the fragment's durations (when it has them) into the
+    duration subnetwork: candidates must be reached there too and both feed the title."""
+    max_candidates: int = 2048
+    """Identification: at most this many candidate positions are replayed into the title cluster
+    (the best supported first)."""
+    continuation_events: int = 32
+    """Events recalled after an identified fragment (0: up to the end of the track)."""
+    onset_tolerance_beats: float = 1 / 16
+    """A recalled onset within this of the stored one counts as correct."""
+    paper_runs: int = 50
+    """evaluate --protocol paper: title-cued recalls, each in a fresh network."""
+    paper_pieces: int = 5
+    """evaluate --protocol paper: random pieces memorized per run (one of them is cued)."""
+    fragment_lengths: str = "4,6,8,12,16,24,32"
+    """evaluate: fragment lengths (events) of the episodic identification curve."""
+    fragments_per_length: int = 40
+    """evaluate: fragments per length, from memorized and from held-out pieces each."""
+    seed: int = 0
+    """Random seed of the evaluation protocols (piece draws, fragment positions)."""
+
+    def __post_init__(self):
+        for name in ("volley_ms", "chunk_columns", "batch_units", "pacemaker_hz", "reference_hz",
+                     "spikes_per_step", "max_candidates", "paper_runs",
+                     "paper_pieces", "fragments_per_length"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"recall.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("min_support", "min_score"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"recall.{name} must be in 0..1, got {getattr(self, name)}")
+        for name in ("continuation_events", "onset_tolerance_beats", "sparse_inputs"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"recall.{name} must be >= 0, got {getattr(self, name)}")
+        if self.paper_runs and self.paper_pieces < 1:
+            raise ConfigError("recall.paper_pieces must be >= 1")
+        try:
+            lengths = self.lengths()
+        except ValueError:
+            lengths = ()
+        if not lengths or min(lengths) < 2:
+            raise ConfigError(f"recall.fragment_lengths must be integers >= 2 separated by commas, "
+                              f"got {self.fragment_lengths!r}")
+
+    def lengths(self) -> tuple[int, ...]:
+        """``fragment_lengths`` as integers."""
+        return tuple(int(x) for x in str(self.fragment_lengths).split(",") if x.strip())
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """Every constant of the pipeline, by section."""
 
     preset: str = "default"
     encoding: EncodingConfig = dataclasses.field(default_factory=EncodingConfig)
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    memorize: MemorizeConfig = dataclasses.field(default_factory=MemorizeConfig)
+    recall: RecallConfig = dataclasses.field(default_factory=RecallConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

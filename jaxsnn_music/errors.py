@@ -39,3 +39,7 @@ class CorpusError(UserError):
 
 class FetchError(UserError):
     """A download that failed or did not match its manifest."""
+
+
+class CheckpointError(UserError):
+    """A checkpoint that is missing, incomplete, damaged, or not the one asked for."""
