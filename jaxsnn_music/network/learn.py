@@ -30,14 +30,23 @@ one track interact only through the ``D`` context columns they each simulate.
 Bounds (``w_min``, ``w_max``) are the exception: they are applied once to the
 summed change of a whole :func:`~jaxsnn_music.network.memorize` call, where
 learning one piece at a time clips after each piece.
+
+**Why sharding is exact, too.** Segments of a batch never interact (the scan is
+vmapped over them), so a batch can be split across devices along its first
+axis (:func:`batch_sharding`) and each device learns its share: the same
+numbers, gathered back on the host.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
@@ -148,6 +157,22 @@ def learn_batch(learner: Learner, pitch, duration, column, title, title_before):
     """:meth:`Learner.segment` vmapped over a batch of segments (one compiled call)."""
     count_trace("learn.learn_batch")
     return jax.vmap(learner.segment)(pitch, duration, column, title, title_before)
+
+
+def batch_sharding(devices: Sequence[jax.Device] | None = None) -> NamedSharding | None:
+    """Split a batch of segments across devices: a 1-D mesh over its first axis.
+
+    **Arguments:**
+
+    - `devices`: the devices to use (default: all of :func:`jax.devices`).
+
+    **Returns:** a :class:`~jax.sharding.NamedSharding` over the ``batch`` axis, or
+    None for a single device (nothing is moved or split then).
+    """
+    devices = jax.devices() if devices is None else list(devices)
+    if len(devices) <= 1:
+        return None
+    return NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
 
 
 @eqx.filter_jit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -19,7 +20,7 @@ from jaxsnn_music.events import Piece
 from jaxsnn_music.network.buckets import bucket
 from jaxsnn_music.network.goal import merge_links
 from jaxsnn_music.network.layout import Segments, batch_size, batches, segment_pieces
-from jaxsnn_music.network.learn import Learner, learn_batch, title_raster
+from jaxsnn_music.network.learn import Learner, batch_sharding, learn_batch, title_raster
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import DURATION, PITCH, from_numpy, merge
 
@@ -80,7 +81,7 @@ def _concat(parts: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[
 
 
 def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int = 0,
-          record_spikes: bool = False) -> Learned:
+          record_spikes: bool = False, devices: Sequence[jax.Device] | None = None) -> Learned:
     """Run the compiled learning scan over every track of ``pieces``.
 
     **Arguments:**
@@ -88,6 +89,8 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
     - `pieces`: the pieces; piece ``i`` becomes title ``first_title + i``.
     - `cfg`: the config (or its network section).
     - `record_spikes`: also return every spike (for tests; costs host memory).
+    - `devices`: split each batch of segments across these (default: every device
+      JAX sees; with one device nothing is split, as before sharding existed).
 
     **Returns:** a :class:`Learned`.
     """
@@ -96,13 +99,20 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
     groups = segment_pieces(pieces, ncfg, first_title)
     longest = max((t.n_events for p in pieces for t in p.tracks), default=0)
     raster = np.asarray(title_raster(learner, bucket(longest + 1, minimum=64)))
+    sharding = batch_sharding(devices)
+    n_devices = 1 if sharding is None else sharding.mesh.size
     out: dict[str, list] = {"changes": [], "links": [], "spikes": []}
     for slots, segments in groups.items():
-        for seg in batches(segments, batch_size(ncfg, slots)):
+        # Empty segments pad each batch to a multiple of the device count.
+        size = -(-batch_size(ncfg, slots) // n_devices) * n_devices
+        for seg in batches(segments, size):
             title, title_before = _title_inputs(raster, seg)
-            rec_p, rec_d = learn_batch(learner, jnp.asarray(seg.pitch), jnp.asarray(seg.duration),
-                                       jnp.asarray(seg.column), jnp.asarray(title),
-                                       jnp.asarray(title_before))
+            inputs = (seg.pitch, seg.duration, seg.column, title, title_before)
+            if sharding is None:
+                inputs = tuple(jnp.asarray(x) for x in inputs)
+            else:
+                inputs = jax.device_put(inputs, sharding)
+            rec_p, rec_d = learn_batch(learner, *inputs)
             for subnet, ids, rec in ((PITCH, seg.pitch, rec_p), (DURATION, seg.duration, rec_d)):
                 _extract(seg, ids, np.asarray(rec.dw), np.asarray(rec.goal),
                          np.asarray(rec.raster) if record_spikes else None, subnet,
@@ -115,7 +125,8 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
         if record_spikes else None)
 
 
-def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig) -> Network:
+def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
+             devices: Sequence[jax.Device] | None = None) -> Network:
     """Learn ``pieces`` into ``network`` (all in parallel) and return the grown network.
 
     Each piece gets a new title neuron; columns and layers are recruited as the
@@ -127,11 +138,12 @@ def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkCon
     - `network`: the network so far (:meth:`Network.empty` to start).
     - `pieces`: the pieces to learn.
     - `cfg`: the config (or its network section).
+    - `devices`: learn on these (default: all; see :func:`learn`).
 
     **Returns:** the new :class:`Network`.
     """
     ncfg = _network_config(cfg)
-    learned = learn(pieces, ncfg, first_title=network.n_titles)
+    learned = learn(pieces, ncfg, first_title=network.n_titles, devices=devices)
     synapses = merge(network.synapses, from_numpy(**learned.changes), ncfg.w_min, ncfg.w_max)
     links = learned.links
     goal = merge_links(network.goal, links["title"], links["layer"], links["subnet"],
