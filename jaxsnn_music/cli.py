@@ -150,9 +150,10 @@ def corpus_fetch_cmd(dest, base_url, selection, retries, timeout, quiet):
 def _register_commands() -> None:
     """Add the commands defined in their own modules (they import this one for shared options)."""
     from jaxsnn_music.cli_memorize import memorize_command
+    from jaxsnn_music.cli_recall import recall_commands
     from jaxsnn_music.cli_sweep import sweep_command
 
-    for command in (memorize_command(), sweep_command()):
+    for command in (memorize_command(), *recall_commands(), sweep_command()):
         main.add_command(command)
 
 

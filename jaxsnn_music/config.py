@@ -239,9 +239,9 @@ class RecallConfig:
     min_support: float = 1.0
     """Identification: a candidate position is kept when at least this share of the fragment's
     events (after the first) is reached by learned sequential input from the events before it."""
-    min_score: float = 0.75
-    """Identification: the winning title's spike count, as a share of what a title linked to every
-    fragment event fires; below it the fragment is reported as unknown."""
+    min_score: float = 0.9
+    """Identification: below this score (the share of the fragment's notes linked to the winning
+    title at the matched columns) the fragment is reported as unknown."""
     identify_durations: bool = True
     """Identification also replays the fragment's durations (when it has them) into the
     duration subnetwork: candidates must be reached there too and both feed the title."""
@@ -260,6 +260,8 @@ class RecallConfig:
     """evaluate: fragment lengths (events) of the episodic identification curve."""
     fragments_per_length: int = 40
     """evaluate: fragments per length, from memorized and from held-out pieces each."""
+    capacity_sizes: str = "5,10,20,50,100,200,331"
+    """evaluate --protocol capacity: numbers of stored pieces (nested random subsets)."""
     seed: int = 0
     """Random seed of the evaluation protocols (piece draws, fragment positions)."""
 
@@ -275,15 +277,15 @@ class RecallConfig:
         for name in ("continuation_events", "onset_tolerance_beats", "sparse_inputs"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"recall.{name} must be >= 0, got {getattr(self, name)}")
-        if self.paper_runs and self.paper_pieces < 1:
-            raise ConfigError("recall.paper_pieces must be >= 1")
-        try:
-            lengths = self.lengths()
-        except ValueError:
-            lengths = ()
-        if not lengths or min(lengths) < 2:
-            raise ConfigError(f"recall.fragment_lengths must be integers >= 2 separated by commas, "
-                              f"got {self.fragment_lengths!r}")
+        for name in ("fragment_lengths", "capacity_sizes"):
+            try:
+                values = [int(x) for x in str(getattr(self, name)).split(",") if x.strip()]
+            except ValueError:
+                values = []
+            if not values or min(values) < (2 if name == "fragment_lengths" else 1):
+                raise ConfigError(f"recall.{name} must be integers >= "
+                                  f"{2 if name == 'fragment_lengths' else 1} separated by commas, "
+                                  f"got {getattr(self, name)!r}")
 
     def lengths(self) -> tuple[int, ...]:
         """``fragment_lengths`` as integers."""

@@ -1,0 +1,237 @@
+"""Goal-based (title-cued) recall: drive a title neuron, read every column of its tracks.
+
+MODEL.md section 4. A recall *unit* is one track (sequence layer) of one title:
+the layers never exchange spikes, so the tracks of a piece, and the pieces of a
+corpus, are recalled side by side: units of one layer are batched (vmapped),
+longest first, and every batch walks its columns in chunks of
+``recall.chunk_columns`` up to the end marker of its longest track
+(``Network.track_lengths``); a unit whose track has ended gets no more input, and
+the batch shrinks (to a power of four) as its units end. No recall walks the
+columns of a longer piece than its batch's own.
+
+Each chunk's report is read out at once (:mod:`.readout`) and only the compact
+result is kept: the read-out neuron, the chord set, the duration class, the
+first spike time and how many pitch neurons fired, per column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsnn_music.config import Config
+from jaxsnn_music.network.model import Network
+from jaxsnn_music.network.synapses import DURATION, PITCH
+from jaxsnn_music.recall.errors import UnknownTitleError
+from jaxsnn_music.recall.readout import SILENT, ColumnReadOut
+from jaxsnn_music.recall.simulate import ChunkInputs, Recaller, Rows, recall_chunk
+from jaxsnn_music.recall.tables import HostNetwork, row_bucket
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RecalledTrack:
+    """What one recall unit recalled, column by column (NumPy).
+
+    ``pitch`` is the read-out neuron of each pitch column (pitch class, ``SILENT``
+    = no spike); ``chord`` / ``chord_ptr`` hold each column's chord set (high to
+    low, like :class:`~jaxsnn_music.events.TrackEvents`; with ``encoding.chords =
+    first`` the set is ``{pitch}``); ``duration_class`` is the duration read-out.
+    """
+
+    title: str
+    layer: int
+    start: int
+    pitch: np.ndarray  # int [events]
+    chord_ptr: np.ndarray  # int [events + 1]
+    chord: np.ndarray  # int [tones]
+    duration_class: np.ndarray  # int [events]
+    first_time: np.ndarray  # float [events]: the pitch column's first spike (steps into its window)
+    n_fired: np.ndarray  # int [events]: pitch neurons that fired in the column
+
+    @property
+    def n_events(self) -> int:
+        return int(self.pitch.shape[0])
+
+    def chords(self) -> list[tuple[int, ...]]:
+        return [tuple(int(p) for p in self.chord[self.chord_ptr[k]:self.chord_ptr[k + 1]])
+                for k in range(self.n_events)]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RecalledPiece:
+    """Every track of one title, recalled."""
+
+    title: str
+    tracks: tuple[RecalledTrack, ...]
+
+    @property
+    def n_events(self) -> int:
+        return sum(t.n_events for t in self.tracks)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Unit:
+    """One track to recall: title id, layer, first column, number of columns, and
+    optionally the rasters of the ``D`` columns before ``start`` (newest first)."""
+
+    title: int
+    layer: int
+    start: int
+    length: int
+    context_pitch: np.ndarray | None = None
+    context_duration: np.ndarray | None = None
+
+
+def title_index(network: Network, title: str | int) -> int:
+    """The id of a title given by name (exact, or a unique case-insensitive match of
+    its last path part) or by id; :class:`UnknownTitleError` otherwise."""
+    titles = network.titles
+    if isinstance(title, (int, np.integer)):
+        if 0 <= title < len(titles):
+            return int(title)
+        raise UnknownTitleError(str(title), titles)
+    if title in titles:
+        return titles.index(title)
+    matches = [i for i, t in enumerate(titles)
+               if t.lower() == title.lower() or t.rsplit("/", 1)[-1].lower() == title.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    raise UnknownTitleError(title, titles)
+
+
+def _chunk_readout(first_p: np.ndarray, count_p: np.ndarray, first_d: np.ndarray,
+                   count_d: np.ndarray, column: ColumnReadOut) -> tuple[np.ndarray, ...]:
+    """A unit's read-out of some columns from their ``[columns, neurons]`` reports: pitch
+    value, chord sizes, chord tones (high to low, like the encoder's chords), duration,
+    first spike time and the number of pitch neurons that fired."""
+    sets = column(first_p, count_p)
+    rows, cols = np.nonzero(sets[:, ::-1])
+    tones = (first_p.shape[-1] - 1 - cols).astype(np.int64)
+    sizes = np.bincount(rows, minlength=len(first_p))
+    return (column.value(first_p, count_p), sizes, tones, column.value(first_d, count_d),
+            first_p.min(axis=-1), (count_p > 0).sum(axis=-1))
+
+
+def recall_units(host: HostNetwork, units: Sequence[Unit], cfg: Config) -> list[RecalledTrack]:
+    """Recall a set of units; batches share a layer and a start column.
+
+    **Arguments:**
+
+    - `host`: the network's lookups.
+    - `units`: what to recall.
+    - `cfg`: the config (network dynamics and ``recall`` section).
+
+    **Returns:** one :class:`RecalledTrack` per unit, in the order given.
+    """
+    recaller = Recaller.from_config(cfg)
+    column = ColumnReadOut.from_config(cfg)
+    chunk, batch = cfg.recall.chunk_columns, cfg.recall.batch_units
+    results: list[RecalledTrack | None] = [None] * len(units)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, u in enumerate(units):
+        groups.setdefault((u.layer, u.start), []).append(i)
+    for (layer, start), members in sorted(groups.items()):
+        members.sort(key=lambda i: -units[i].length)
+        for b0 in range(0, len(members), batch):
+            part = members[b0:b0 + batch]
+            size = _batch_size(len(part), batch)
+            titles = np.full(size, -1, np.int64)
+            lengths = np.zeros(size, np.int64)
+            for j, i in enumerate(part):
+                titles[j], lengths[j] = units[i].title, units[i].length
+            state = _initial_states(recaller, [units[i] for i in part], size)
+            parts: list[list[tuple]] = [[] for _ in part]  # per unit, each chunk's read-out
+            for c0 in range(start, start + int(lengths.max()), chunk):
+                # Units are sorted longest first: those that have ended are at the end of
+                # the batch, and it shrinks once three quarters of it have ended.
+                alive = int((start + lengths > c0).sum())
+                if _batch_size(alive, batch) < size:
+                    size = _batch_size(alive, batch)
+                    state = jax.tree.map(lambda x: x[:size], state)
+                    titles, lengths = titles[:size], lengths[:size]
+                inputs = _chunk_inputs(host, titles, lengths, layer, start, c0, chunk)
+                state, (out_p, out_d) = recall_chunk(recaller, state, inputs,
+                                                     cfg.recall.sparse_inputs)
+                fp, cp = np.asarray(out_p.first), np.asarray(out_p.count)
+                fd, cd = np.asarray(out_d.first), np.asarray(out_d.count)
+                for j in range(min(size, len(part))):
+                    n = min(chunk, start + int(lengths[j]) - c0)
+                    if n > 0:
+                        parts[j].append(_chunk_readout(fp[:n, j], cp[:n, j], fd[:n, j], cd[:n, j],
+                                                       column))
+            for j, i in enumerate(part):
+                pitch, sizes, tones, duration, earliest, fired = (
+                    np.concatenate(x) for x in zip(*parts[j]))
+                results[i] = RecalledTrack(
+                    title=host.titles[units[i].title], layer=layer, start=start, pitch=pitch,
+                    chord_ptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                    chord=tones, duration_class=duration, first_time=earliest, n_fired=fired)
+    return results
+
+
+def _batch_size(n: int, batch: int) -> int:
+    """Recalls simulated side by side for ``n`` units: a power of four (few compiled shapes),
+    at most ``batch``."""
+    size = 1
+    while size < n:
+        size *= 4
+    return min(size, batch)
+
+
+def _initial_states(recaller: Recaller, units: list[Unit], size: int):
+    states = []
+    for j in range(size):
+        u = units[j] if j < len(units) else None
+        cp = None if u is None or u.context_pitch is None else jnp.asarray(u.context_pitch)
+        cd = None if u is None or u.context_duration is None else jnp.asarray(u.context_duration)
+        states.append(recaller.init(cp, cd))
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
+def _chunk_inputs(host: HostNetwork, titles: np.ndarray, lengths: np.ndarray, layer: int,
+                  start: int, c0: int, n: int) -> ChunkInputs:
+    size = row_bucket(max(int(host.row_counts(layer, PITCH, c0, n).max(initial=0)),
+                          int(host.row_counts(layer, DURATION, c0, n).max(initial=0))))
+    rows = {s: Rows(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, n, size).items()})
+            for s in (PITCH, DURATION)}
+    goal = {s: jnp.asarray(host.goal_weights(titles, layer, s, c0, n)) for s in (PITCH, DURATION)}
+    active = (c0 + np.arange(n))[:, None] < (start + lengths)[None, :]
+    return ChunkInputs(rows[PITCH], rows[DURATION], goal[PITCH], goal[DURATION], jnp.asarray(active))
+
+
+def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Config,
+                  host: HostNetwork | None = None) -> list[RecalledPiece]:
+    """Title-cued recall of every track of the given titles (all when None).
+
+    **Arguments:**
+
+    - `network`: the memorized network.
+    - `titles`: names or ids.
+    - `cfg`: the config.
+    - `host`: reuse the lookups of an earlier call (optional).
+
+    **Returns:** one :class:`RecalledPiece` per title, in the order given.
+    """
+    host = host or HostNetwork(network)
+    ids = list(range(network.n_titles)) if titles is None else [title_index(network, t) for t in titles]
+    lengths = host.lengths
+    units = [Unit(t, layer, 0, int(lengths[t, layer]))
+             for t in ids for layer in range(lengths.shape[1]) if lengths[t, layer] > 0]
+    tracks = recall_units(host, units, cfg)
+    by_title: dict[int, list[RecalledTrack]] = {}
+    for unit, track in zip(units, tracks):
+        by_title.setdefault(unit.title, []).append(track)
+    return [RecalledPiece(network.titles[t], tuple(by_title.get(t, ()))) for t in ids]
+
+
+def recall_title(network: Network, title: str | int, cfg: Config) -> RecalledPiece:
+    """Title-cued recall of one piece (every track it has)."""
+    return recall_titles(network, [title], cfg)[0]
+
+
+__all__ = ["SILENT", "RecalledPiece", "RecalledTrack", "Unit", "recall_title", "recall_titles",
+           "recall_units", "title_index"]

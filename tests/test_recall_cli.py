@@ -1,0 +1,117 @@
+"""recall / identify / evaluate as a user runs them: a checkpoint on disk, files out."""
+
+from __future__ import annotations
+
+import json
+
+import pretty_midi
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_midi
+from jaxsnn_music.cli import main
+from jaxsnn_music.config import load_config
+from jaxsnn_music.midi_io import read_piece
+from jaxsnn_music.network import Network, memorize
+
+SETTINGS = ["--set", "recall.chunk_columns=16", "--set", "recall.batch_units=4"]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def scale(pitches, start=0.0, step=0.5):
+    return [(start + i * step, start + (i + 1) * step, p) for i, p in enumerate(pitches)]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from jaxsnn_music.checkpoint import corpus_manifest, save
+
+    root = tmp_path_factory.mktemp("recall-cli")
+    cfg = load_config("default", overrides={"recall.chunk_columns": 16, "recall.batch_units": 4,
+                                            "recall.fragment_lengths": "4,6",
+                                            "recall.fragments_per_length": 2,
+                                            "recall.paper_runs": 2, "recall.paper_pieces": 2})
+    melodies = {"tune_a": [60, 62, 64, 65, 67, 69, 71, 72, 74, 72, 71, 69],
+                "tune_b": [55, 57, 59, 60, 59, 57, 55, 54, 55, 50, 52, 55],
+                "tune_c": [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64]}
+    files = {t: make_midi(root / "corpus" / f"{t}.mid", [scale(m), scale([m[0] - 12] * 4, step=1.5)])
+             for t, m in melodies.items()}
+    pieces = [read_piece(path, cfg.encoding, title=t) for t, path in files.items()]
+    network = memorize(Network.empty(), pieces, cfg)
+    save(root / "ckpt", network, cfg, corpus_manifest(pieces))
+    unseen = make_midi(root / "held" / "other.mid", [scale([61, 66, 63, 68, 70, 58, 61, 66])])
+    fragment = make_midi(root / "fragment.mid", [scale([65, 67, 69, 71, 72])])
+    return {"root": root, "ckpt": root / "ckpt", "unseen": unseen, "fragment": fragment}
+
+
+def test_recall_writes_midi_at_the_pacemaker_rate(checkpoint, tmp_path):
+    code, out, err = run("recall", "--checkpoint", checkpoint["ckpt"], "--title", "tune_a",
+                         "--out", tmp_path / "a.mid", *SETTINGS)
+    assert code == 0, err
+    assert "recalled tune_a: 16 events in 2 track(s)" in out
+    assert "track 0: 12 events, pitch 100.0%, duration 100.0%, onset 100.0%" in out
+    code, out, err = run("recall", "--checkpoint", checkpoint["ckpt"], "--title", "tune_a",
+                         "--pacemaker-hz", 32, "--out", tmp_path / "fast.mid", *SETTINGS)
+    assert code == 0, err
+    slow = pretty_midi.PrettyMIDI(str(tmp_path / "a.mid"))
+    fast = pretty_midi.PrettyMIDI(str(tmp_path / "fast.mid"))
+    assert fast.get_end_time() == pytest.approx(slow.get_end_time() / 2, rel=0.01)
+    assert [n.pitch for n in fast.instruments[0].notes] == [n.pitch for n in slow.instruments[0].notes]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["recall", "--title", "nope", "--out", "x.mid"], "error: unknown title 'nope'"),
+    (["identify", "--notes", "r r"], "error: the fragment has no notes"),
+    (["identify", "--notes", "60 x"], "error: --notes: 'x' is not a MIDI note number"),
+])
+def test_user_errors_are_one_line(checkpoint, args, message):
+    code, out, err = run(args[0], "--checkpoint", checkpoint["ckpt"], *args[1:])
+    assert code == 2 and err.startswith(message) and err.count("\n") == 1
+
+
+def test_identify_json(checkpoint):
+    code, out, err = run("identify", "--checkpoint", checkpoint["ckpt"], "--fragment",
+                         checkpoint["fragment"], "--json", *SETTINGS)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["title"] == "tune_a" and data["unknown"] is False and data["score"] == 1.0
+    assert data["position"] == {"track": 0, "column": 3} and data["ties"] == []
+    assert [e["pitches"] for e in data["continuation"]] == [[74], [72], [71], [69]]
+    code, out, _ = run("identify", "--checkpoint", checkpoint["ckpt"], "--fragment",
+                       checkpoint["unseen"], "--json", *SETTINGS)
+    data = json.loads(out)
+    assert code == 0 and data["unknown"] is True and data["title"] is None
+    code, out, _ = run("identify", "--checkpoint", checkpoint["ckpt"], "--notes",
+                       "64 64 65 67", *SETTINGS)
+    assert code == 0 and out.startswith("tune_c: score 1.00, track 0, event 0")
+
+
+def test_evaluate_full_and_paper(checkpoint, tmp_path):
+    out = tmp_path / "full"
+    code, stdout, err = run("evaluate", "--checkpoint", checkpoint["ckpt"], "--out", out,
+                            "--held-out", checkpoint["root"] / "held", "--quiet")
+    assert code == 0, err
+    assert "full protocol: 6 tracks" in stdout and "pitch 100.00%" in stdout
+    data = json.loads((out / "full.json").read_text())
+    assert data["tracks"]["pitch_weighted"] == 1.0
+    assert data["episodic"]["summary"]["false_known_rate"] == 0.0
+    assert all(r["notes_identical"] for r in data["tempo"]["rates"])
+    for name in ("full_tracks.csv", "episodic.csv", "episodic_by_length.csv", "tempo.csv",
+                 "full_tracks.png", "episodic.png", "tempo.png"):
+        assert (out / name).stat().st_size > 0, name
+    out = tmp_path / "paper"
+    code, stdout, err = run("evaluate", "--checkpoint", checkpoint["ckpt"], "--out", out,
+                            "--protocol", "paper", "--quiet")
+    assert code == 0, err
+    assert "paper protocol: 2 recalls, mean pitch accuracy 100.00%" in stdout
+    assert (out / "paper.png").stat().st_size > 0 and (out / "paper_runs.csv").exists()
+    out = tmp_path / "capacity"
+    code, stdout, err = run("evaluate", "--checkpoint", checkpoint["ckpt"], "--out", out,
+                            "--protocol", "capacity", "--quiet", "--set", "recall.capacity_sizes=1,3")
+    assert code == 0, err
+    assert stdout.splitlines()[0].startswith("    1 pieces: pitch 100.00%")
+    assert json.loads((out / "capacity.json").read_text())["sizes"][1]["pieces"] == 3
