@@ -151,9 +151,10 @@ def _register_commands() -> None:
     """Add the commands defined in their own modules (they import this one for shared options)."""
     from jaxsnn_music.cli_memorize import memorize_command
     from jaxsnn_music.cli_recall import recall_commands
+    from jaxsnn_music.cli_run import run_command
     from jaxsnn_music.cli_sweep import sweep_command
 
-    for command in (memorize_command(), *recall_commands(), sweep_command()):
+    for command in (run_command(), memorize_command(), *recall_commands(), sweep_command()):
         main.add_command(command)
 
 

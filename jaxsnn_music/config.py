@@ -314,7 +314,10 @@ class Config:
 _PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
     "paper": {"encoding.tracks": "first", "encoding.chords": "first",
               "network.stdp_timing": "emission"},
-    "default": {},
+    # Bounded at one learned pairing's worth (a transition learned once under arrival timing
+    # weighs 9): unbounded sums let transitions shared by many pieces outweigh the title's
+    # drive, and title recall of the 371 chorales falls from 100 % to 11 % pitch accuracy.
+    "default": {"network.w_max": 9.0},
 }
 
 

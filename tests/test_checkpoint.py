@@ -46,7 +46,7 @@ def assert_identical(a, b):
 def memorized():
     # The learning tests' sizes, so compiled functions are shared.
     cfg = load_config(overrides={"network.segment_columns": 7, "network.batch_segments": 8,
-                                 "network.w_min": -40.0})
+                                 "network.w_min": -40.0, "network.w_max": float("inf")})
     pieces = [make_piece("two tracks", make_track([(60,), (62, 65), (64,), (0,), (67,)], [3, 3, 7, 1, 3]),
                          make_track([(40,), (43,), (45,)], [7, 7, 15], name="bass")),
               make_piece("one track", make_track([(72,), (71,), (69,), (67,), (65,), (64,)], [1] * 6))]
@@ -69,7 +69,8 @@ def test_round_trip(saved, memorized):
     assert_identical(restored, network)
     assert cfg2 == cfg and manifest2 == manifest
     assert manifest["corpus"] == corpus and manifest["note"] == "extra entries are kept"
-    assert manifest["config"]["network"]["w_max"] == "inf"  # strict JSON, exact round trip
+    # infinite bounds are written as "inf" (strict JSON) and read back exactly
+    assert manifest["config"]["network"]["w_max"] == "inf"
     assert manifest["titles"] == ["two tracks", "one track"]
     assert manifest["corpus"][0]["events"] == [5, 3]
     assert manifest["format"] == checkpoint.FORMAT_VERSION and manifest["package_version"]

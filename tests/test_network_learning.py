@@ -23,8 +23,9 @@ STEPS_SPIKING = np.arange(0, 50, 6)  # every teacher-driven neuron, paper number
 
 
 def config(**overrides):
-    """Tests share segment and batch sizes so that they share compiled functions."""
-    overrides = {"segment_columns": 7, "batch_segments": 8, **overrides}
+    """Tests share segment and batch sizes so that they share compiled functions; weights
+    are unbounded (the plain STDP sums) unless a test bounds them."""
+    overrides = {"segment_columns": 7, "batch_segments": 8, "w_max": math.inf, **overrides}
     return load_config(overrides={f"network.{k}": v for k, v in overrides.items()})
 
 
