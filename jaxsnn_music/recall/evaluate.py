@@ -206,6 +206,25 @@ def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Se
     return {"fragments": rows, "by_length": by_length, "summary": summary}
 
 
+def sweep_metrics(network: Network, pieces: Sequence[Piece], cfg: Config) -> dict:
+    """The scalar metrics a sweep trial logs for a memorized network.
+
+    ``pitch_accuracy``, ``duration_accuracy``, ``onset_accuracy`` (title-cued recall of every
+    piece, averaged over events) and ``episodic_accuracy`` (identification of random
+    fragments of the memorized pieces: the true title wins or ties), with
+    ``episodic_unknown_rate``.
+    """
+    host = HostNetwork(network)
+    summary = summarize(recall_scores(network, pieces, cfg, host=host))
+    episodic = episodic_protocol(network, pieces, [], cfg, host=host)["summary"]
+    return {"pitch_accuracy": summary.get("pitch_weighted"),
+            "duration_accuracy": summary.get("duration_weighted"),
+            "onset_accuracy": summary.get("onset_weighted"),
+            "perfect_tracks": summary.get("pitch_perfect"),
+            "episodic_accuracy": episodic["top1"],
+            "episodic_unknown_rate": episodic["false_unknown_rate"]}
+
+
 def _mean(values) -> float | None:
     values = list(values)
     return float(np.mean(values)) if values else None

@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import hashlib
-import importlib.util
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -123,15 +122,13 @@ class NetworkCache:
 
 
 def recall_evaluator() -> Callable[..., dict[str, Any]] | None:
-    """:mod:`jaxsnn_music.recall`'s ``evaluate(network, pieces, cfg) -> metrics``, if it exists yet."""
-    if importlib.util.find_spec("jaxsnn_music.recall") is None:
-        return None
+    """:func:`jaxsnn_music.recall.evaluate.sweep_metrics` (``(network, pieces, cfg) -> metrics``),
+    or None where the recall package is not installed."""
     try:
-        import jaxsnn_music.recall as recall
+        from jaxsnn_music.recall.evaluate import sweep_metrics
     except ImportError:
         return None
-    evaluate = getattr(recall, "evaluate", None)
-    return evaluate if callable(evaluate) else None
+    return sweep_metrics
 
 
 class DefaultTrial:
@@ -166,7 +163,7 @@ class DefaultTrial:
         """Refuse, before any trial runs, a sweep this trial cannot score."""
         if self.needs_recall and recall_evaluator() is None:
             raise SweepError(f"{spec.source}: metric {self.metric!r} comes from recall evaluation, "
-                             f"but jaxsnn_music.recall has no evaluate() yet (memorize-only metrics: "
+                             f"but jaxsnn_music.recall is not available (memorize-only metrics: "
                              f"{', '.join(MEMORIZE_METRICS)})")
 
     def pieces(self, cfg: Config, params: dict[str, Any]) -> list:
