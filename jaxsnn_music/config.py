@@ -188,7 +188,7 @@ class MemorizeConfig:
     chunk_pieces: int = 64
     """Pieces learned per chunk; progress is saved after every chunk. Part of the result:
     chunks merge one after another, so another chunk size sums weights in another order.
-    Each merge re-sorts the whole synapse store, so fewer, larger chunks are faster."""
+    A merge costs about the chunk plus one copy of the store, so small chunks cost little."""
     keep_checkpoints: int = 2
     """Progress steps kept on disk while a run goes on (the newest ones); no effect on the result."""
 

@@ -123,6 +123,15 @@ class TrackEvents:
     def chords(self) -> list[tuple[int, ...]]:
         return [self.chord(k) for k in range(self.n_events)]
 
+    def head(self, n: int) -> "TrackEvents":
+        """The first ``n`` events (all of them if the track is shorter)."""
+        n = min(n, self.n_events)
+        ptr = self.chord_ptr[: n + 1]
+        return dataclasses.replace(self, onset=self.onset[:n], duration=self.duration[:n],
+                                   chord_ptr=ptr, pitch=self.pitch[: ptr[-1]],
+                                   duration_class=self.duration_class[:n],
+                                   approximated=self.approximated[:n])
+
     def top_pitch(self) -> np.ndarray:
         """The highest pitch class of every event (``REST`` for rests)."""
         return self.pitch[self.chord_ptr[:-1]]

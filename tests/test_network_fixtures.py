@@ -20,12 +20,7 @@ def _read(relative: str) -> Piece:
 
 def head(track: TrackEvents, n: int) -> TrackEvents:
     """The first ``n`` events of a track."""
-    n = min(n, track.n_events)
-    ptr = track.chord_ptr[: n + 1]
-    return dataclasses.replace(track, onset=track.onset[:n], duration=track.duration[:n],
-                               chord_ptr=ptr, pitch=track.pitch[: ptr[-1]],
-                               duration_class=track.duration_class[:n],
-                               approximated=track.approximated[:n])
+    return track.head(n)
 
 
 def real_piece(relative: str, events: int | tuple[int, ...], tracks: int | None = None) -> Piece:

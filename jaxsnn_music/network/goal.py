@@ -11,13 +11,13 @@ the window), which includes the previous window's last steps.
 from __future__ import annotations
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
-from jaxsnn_music.network.buckets import bucket, count_trace, fit
+from jaxsnn_music.network.buckets import bucket
+from jaxsnn_music.network.tables import bits_for, pack_keys, place, union
 
 
 class CoincidenceRule(eqx.Module):
@@ -86,47 +86,28 @@ def empty_links(capacity: int | None = None) -> GoalLinks:
     return GoalLinks(ints, ints, ints, ints, ints, zeros, zeros, jnp.zeros((), jnp.int32))
 
 
-@jax.jit
-def _merge_links(links: GoalLinks, new: GoalLinks) -> GoalLinks:
-    count_trace("goal.merge_links")
-    cat = lambda a, b: jnp.concatenate([a, b])
-    valid = cat(jnp.arange(links.capacity) < links.count, jnp.arange(new.capacity) < new.count)
-    big = jnp.iinfo(jnp.int32).max
-    keys = [jnp.where(valid, cat(a, b), big) for a, b in (
-        (links.title, new.title), (links.layer, new.layer), (links.subnet, new.subnet),
-        (links.column, new.column), (links.neuron, new.neuron))]
-    *keys, forward, feedback = jax.lax.sort(
-        (*keys, cat(links.forward, new.forward), cat(links.feedback, new.feedback)),
-        num_keys=len(keys), is_stable=True)
-    # A link is created, not accumulated: a key seen twice keeps one row.
-    change = jnp.zeros(valid.shape[0] - 1, bool)
-    for k in keys:
-        change = change | (k[1:] != k[:-1])
-    first = jnp.concatenate([jnp.ones(1, bool), change])
-    slot = jnp.where(first, jnp.cumsum(first) - 1, valid.shape[0])
-    count = jnp.sum(first & (keys[0] != big)).astype(jnp.int32)
-    put = lambda x, fill: jnp.full_like(x, fill).at[slot].set(x, mode="drop")
-    return GoalLinks(*(put(k, big) for k in keys), put(forward, 0.0), put(feedback, 0.0), count)
+_KEYS = ("title", "layer", "subnet", "column", "neuron")
 
 
 def merge_links(links: GoalLinks, title, layer, subnet, column, neuron,
                 forward: float, feedback: float) -> GoalLinks:
     """Add new links (NumPy arrays of their keys) with the given weights.
 
+    A link is created, not accumulated: a key that is already there, or that comes
+    twice, keeps its first row. Runs on the host at the cost of the new links plus
+    one copy of the table (see :mod:`.tables`).
+
     **Returns:** the sorted link table in the capacity bucket of its size.
     """
-    n = len(title)
-    capacity = bucket(n)
-
-    def pad(values, fill):
-        out = np.full(capacity, fill, np.asarray(values).dtype if n else np.int32)
-        out[:n] = values
-        return jnp.asarray(out)
-
-    new = GoalLinks(*(pad(np.asarray(v, np.int32), 0) for v in (title, layer, subnet, column, neuron)),
-                    pad(np.full(n, forward, np.float32), 0.0), pad(np.full(n, feedback, np.float32), 0.0),
-                    jnp.asarray(n, jnp.int32))
-    merged = _merge_links(links, new)
-    big = int(jnp.iinfo(jnp.int32).max)
-    return fit(merged, bucket(int(merged.count)),
-               {k: big for k in ("title", "layer", "subnet", "column", "neuron")})
+    n = int(links.count)
+    old = {k: np.asarray(getattr(links, k))[:n] for k in (*_KEYS, "forward", "feedback")}
+    new = {k: np.asarray(v, np.int32) for k, v in zip(_KEYS, (title, layer, subnet, column, neuron))}
+    bits = [bits_for(old[k], new[k]) for k in _KEYS]
+    u = union(pack_keys([old[k] for k in _KEYS], bits), pack_keys([new[k] for k in _KEYS], bits))
+    capacity = bucket(u.size)
+    big = np.iinfo(np.int32).max
+    fresh = np.count_nonzero(~u.known)
+    columns = [jnp.asarray(place(u, capacity, big, old[k], new[k][u.new_rows])) for k in _KEYS]
+    weights = [jnp.asarray(place(u, capacity, 0.0, old[k], np.full(fresh, w, np.float32)))
+               for k, w in (("forward", forward), ("feedback", feedback))]
+    return GoalLinks(*columns, *weights, jnp.asarray(u.size, jnp.int32))

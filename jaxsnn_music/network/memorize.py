@@ -22,7 +22,7 @@ from jaxsnn_music.network.goal import merge_links
 from jaxsnn_music.network.layout import Segments, batch_size, batches, segment_pieces
 from jaxsnn_music.network.learn import Learner, batch_sharding, learn_batch, title_raster
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH, from_numpy, merge
+from jaxsnn_music.network.synapses import DURATION, PITCH, merge
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -144,7 +144,7 @@ def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkCon
     """
     ncfg = _network_config(cfg)
     learned = learn(pieces, ncfg, first_title=network.n_titles, devices=devices)
-    synapses = merge(network.synapses, from_numpy(**learned.changes), ncfg.w_min, ncfg.w_max)
+    synapses = merge(network.synapses, learned.changes, ncfg.w_min, ncfg.w_max)
     links = learned.links
     goal = merge_links(network.goal, links["title"], links["layer"], links["subnet"],
                        links["column"], links["neuron"], ncfg.goal_forward_weight,

@@ -17,15 +17,15 @@ Bytes per synapse: 2 (layer) + 1 (subnet) + 4 (post_col) + 1 (delay) + 1 (pre)
 from __future__ import annotations
 
 import math
-from functools import partial
+from collections.abc import Mapping
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from jaxsnn_music.network.buckets import bucket, coalesce, count_trace, fit
+from jaxsnn_music.network.buckets import bucket
+from jaxsnn_music.network.tables import pack_keys, place, segment_sums, union
 
 MAX_LAYERS = 1 << 10
 MAX_COLUMNS = 1 << 20
@@ -91,52 +91,69 @@ def _column_key(s) -> Int[Array, " n"]:
         + s.post_col.astype(jnp.int32)
 
 
-def _synapse_key(s) -> Int[Array, " n"]:
-    return (s.delay.astype(jnp.int32) * 256 + s.pre.astype(jnp.int32)) * 256 + s.post.astype(jnp.int32)
+# Key bits of each field, most significant first (the store's sort order).
+_KEY_BITS = {"layer": (MAX_LAYERS - 1).bit_length(), "subnet": 1,
+             "post_col": (MAX_COLUMNS - 1).bit_length(), "delay": 8, "pre": 8, "post": 8}
 
 
-@partial(jax.jit, static_argnames=("w_min", "w_max"))
-def _merge(store: SynapseStore, new: SynapseStore, w_min: float, w_max: float) -> SynapseStore:
-    count_trace("synapses.merge")
-    rows = lambda s: jnp.arange(s.capacity) < s.count
-    both = jax.tree.map(lambda a, b: jnp.concatenate([a, b]) if a.ndim else a, store, new)
-    valid = jnp.concatenate([rows(store), rows(new)])
-    (hi, lo), weight, count = coalesce((_column_key(both), _synapse_key(both)), both.weight, valid)
-    pad = jnp.arange(hi.shape[0]) >= count
-    group, post_col = hi // MAX_COLUMNS, hi % MAX_COLUMNS
-    pre_post = lo % 65536
-    fields = {"layer": jnp.where(pad, -1, group // 2), "subnet": group % 2,
-              "post_col": post_col, "delay": lo // 65536, "pre": pre_post // 256,
-              "post": pre_post % 256}
-    fields = {k: jnp.where(pad, -1 if k == "layer" else 0, v).astype(_DTYPES[k])
-              for k, v in fields.items()}
-    # Bounds apply to the summed change: parallel learning clips once per merge,
-    # where one-piece-at-a-time learning clips after every piece.
-    weight = jnp.where(pad, 0.0, jnp.clip(weight, w_min, w_max))
-    return SynapseStore(**fields, weight=weight, count=count)
+def _rows(new: SynapseStore | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The real rows of a table of changes, each field in the store's dtype."""
+    if isinstance(new, SynapseStore):
+        return new.to_numpy()
+    _check_range(new["layer"], new["post_col"])
+    rows = {name: np.asarray(new[name]).astype(np.dtype(_DTYPES[name]), copy=False)
+            for name in _FIELDS}
+    return {**rows, "weight": np.asarray(new["weight"], np.float32)}
 
 
-def merge(store: SynapseStore, new: SynapseStore, w_min: float = -math.inf,
-          w_max: float = math.inf) -> SynapseStore:
+def _check_range(layer, post_col) -> None:
+    if len(layer) and (int(np.max(layer)) >= MAX_LAYERS or int(np.max(post_col)) >= MAX_COLUMNS):
+        raise ValueError(f"synapse store supports < {MAX_LAYERS} layers and < {MAX_COLUMNS} columns")
+
+
+def merge(store: SynapseStore, new: SynapseStore | Mapping[str, np.ndarray],
+          w_min: float = -math.inf, w_max: float = math.inf) -> SynapseStore:
     """Add the weight changes ``new`` into ``store`` (union of keys, sums on shared keys).
+
+    Runs on the host and costs about the size of ``new`` plus one copy of the
+    store (see :mod:`.tables`), not a sort of the whole store. Per key the sum is
+    ``0 + (stored weight) + change + change ...`` in float32, the changes in the
+    order they come in ``new``.
 
     **Arguments:**
 
     - `store`: the current synapses.
-    - `new`: weight changes, in any order, duplicates allowed (they add).
+    - `new`: weight changes, in any order, duplicates allowed (they add): a
+      :class:`SynapseStore` or NumPy columns by field name (as
+      :attr:`~jaxsnn_music.network.Learned.changes`).
     - `w_min`, `w_max`: bounds applied to the summed weights.
 
     **Returns:** the merged store, in the capacity bucket of its size.
     """
-    merged = _merge(store, new, w_min=float(w_min), w_max=float(w_max))
-    return fit(merged, bucket(int(merged.count)), {"layer": -1})
+    old, rows = store.to_numpy(), _rows(new)
+    bits = list(_KEY_BITS.values())
+    # The store's rows were checked when they came in.
+    u = union(pack_keys([old[k] for k in _FIELDS], bits, check=False),
+              pack_keys([rows[k] for k in _FIELDS], bits))
+    capacity = bucket(u.size)
+    fields = {name: jnp.asarray(place(u, capacity, -1 if name == "layer" else 0, old[name],
+                                      rows[name][u.new_rows]))
+              for name in _FIELDS}
+    sums = segment_sums(u, old["weight"], rows["weight"])
+    # Every stored weight was a sum that started from 0 (so -0.0 reads as 0.0).
+    kept = old["weight"] + np.float32(0.0)
+    kept[u.table_row[u.known]] = sums[u.known]
+    weight = place(u, capacity, 0.0, kept, sums[~u.known])
+    # Bounds apply to the summed change: parallel learning clips once per merge,
+    # where one-piece-at-a-time learning clips after every piece.
+    weight[:u.size] = np.clip(weight[:u.size], np.float32(w_min), np.float32(w_max))
+    return SynapseStore(**fields, weight=jnp.asarray(weight), count=jnp.asarray(u.size, jnp.int32))
 
 
 def from_numpy(layer, subnet, post_col, delay, pre, post, weight) -> SynapseStore:
     """A (possibly unsorted, duplicated) table of weight changes, padded to its bucket."""
     n = len(weight)
-    if n and (int(np.max(layer)) >= MAX_LAYERS or int(np.max(post_col)) >= MAX_COLUMNS):
-        raise ValueError(f"synapse store supports < {MAX_LAYERS} layers and < {MAX_COLUMNS} columns")
+    _check_range(layer, post_col)
     capacity = bucket(n)
     fields = {}
     for name, values in zip(_FIELDS, (layer, subnet, post_col, delay, pre, post)):
