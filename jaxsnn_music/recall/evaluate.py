@@ -295,19 +295,29 @@ def _plot_capacity(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def run_capacity(pieces: Sequence[Piece], cfg: Config, out: str | Path,
-                 progress: Progress = _quiet) -> dict:
-    """The ``capacity`` protocol, written to ``out`` (capacity.json, .csv, .png)."""
+def _write_protocol(name: str, protocol: Callable[[], dict], cfg: Config, out: str | Path,
+                    tables: Callable[[dict], dict[str, list[dict]]],
+                    plot: Callable[[dict, Path], None]) -> dict:
+    """Run a protocol and write ``out/NAME.json`` (with its wall time and config), its CSV
+    tables (``{file name: rows}``) and its plot."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = capacity_protocol(pieces, cfg, progress)
+    result = protocol()
     result["seconds"] = time.perf_counter() - t0
     result["config"] = cfg.to_dict()
-    (out / "capacity.json").write_text(json.dumps(_jsonable(result), indent=1))
-    _write_csv(out / "capacity.csv", result["sizes"])
-    _plot_capacity(result, out)
+    (out / f"{name}.json").write_text(json.dumps(_jsonable(result), indent=1))
+    for file_name, rows in tables(result).items():
+        _write_csv(out / file_name, rows)
+    plot(result, out)
     return result
+
+
+def run_capacity(pieces: Sequence[Piece], cfg: Config, out: str | Path,
+                 progress: Progress = _quiet) -> dict:
+    """The ``capacity`` protocol, written to ``out`` (capacity.json, .csv, .png)."""
+    return _write_protocol("capacity", lambda: capacity_protocol(pieces, cfg, progress), cfg, out,
+                           lambda r: {"capacity.csv": r["sizes"]}, _plot_capacity)
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -410,17 +420,11 @@ def _plot_tempo(result: dict, out: Path) -> None:
 def run_paper(pieces: Sequence[Piece], cfg: Config, out: str | Path,
               progress: Progress = _quiet) -> dict:
     """The ``paper`` protocol, written to ``out`` (paper.json, paper_runs.csv, paper.png)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    result = paper_protocol(pieces, cfg, progress)
-    result["seconds"] = time.perf_counter() - t0
-    result["config"] = cfg.to_dict()
-    (out / "paper.json").write_text(json.dumps(_jsonable(result), indent=1))
-    _write_csv(out / "paper_runs.csv", [{k: v for k, v in r.items() if k != "memorized"}
-                                        for r in result["runs"]])
-    _plot_paper(result, out)
-    return result
+    def tables(result: dict) -> dict[str, list[dict]]:
+        return {"paper_runs.csv": [{k: v for k, v in r.items() if k != "memorized"}
+                                   for r in result["runs"]]}
+    return _write_protocol("paper", lambda: paper_protocol(pieces, cfg, progress), cfg, out,
+                           tables, _plot_paper)
 
 
 def run_full(network: Network, memorized: Sequence[Piece], held_out: Sequence[Piece],
