@@ -83,12 +83,20 @@ def test_fetch_failure_exits_nonzero(tmp_path):
 
 @pytest.mark.slow
 def test_main_job_on_the_embedded_corpus(tmp_path):
-    """The README's main job, through the installed entry point."""
+    """The README's main job, through the installed entry point (on 30 of the chorales)."""
     env = {**os.environ, "JAXSNN_MUSIC_CACHE": str(tmp_path / "cache")}
     exe = shutil.which("jaxsnn-music") or sys.executable
     cmd = [exe] if exe.endswith("jaxsnn-music") else [exe, "-m", "jaxsnn_music.cli"]
-    out = subprocess.run(cmd + ["corpus", "stats", "--json", "--quiet"], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(cmd + ["run", "--limit", "30", "--out", str(tmp_path / "run"), "--quiet"],
+                         env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
-    summary = json.loads(out.stdout)["summary"]
-    assert summary["pieces"] == 371 and summary["tracks"] >= 4 * 371
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("1. memorized 30 pieces")
+    assert "bach-chorales/r001-bwv269" in lines[1] and (tmp_path / "run/recalled.mid").exists()
+    assert "unknown" not in lines[2]  # a fragment of a memorized piece is found
+    scores = json.loads((tmp_path / "run/scores.json").read_text())
+    assert scores["pitch_weighted"] == 1.0 and scores["tracks"] >= 4 * 30
+    stats = subprocess.run(cmd + ["corpus", "stats", "--json", "--quiet"], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["summary"]["pieces"] == 371
