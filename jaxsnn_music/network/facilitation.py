@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import lax
 from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
@@ -65,3 +66,28 @@ class Facilitation(eqx.Module):
         u = jnp.where(recent, jnp.minimum(state.u + self.increment * (state.u + 1.0), self.cap),
                       state.u)
         return FacilitationState(u, since)
+
+
+def driven_window(lif, facilitation: Facilitation, neuron, links: FacilitationState,
+                  current: float, steps: int):
+    """One neuron driven at a constant ``current`` for ``steps`` steps, with the
+    facilitation of the links it sends (each of its spikes is an arrival on them).
+
+    **Arguments:**
+
+    - `lif`: the neuron model (:class:`~jaxsnn_music.network.lif.LIF`).
+    - `facilitation`: the rule of its outgoing links.
+    - `neuron`: the neuron's state at the start; `links`: the links' facilitation state.
+
+    **Returns:** ``(neuron, links, u)``: both states after the window, and ``u`` at every step.
+    """
+    drive = jnp.asarray(current, jnp.float32)
+
+    def step(carry, _):
+        state, fac = carry
+        state, spike = lif.step(state, drive)
+        fac = facilitation.step(fac, spike)
+        return (state, fac), fac.u
+
+    (neuron, links), u = lax.scan(lambda c, x: step(c, x), (neuron, links), None, length=steps)
+    return neuron, links, u

@@ -54,7 +54,7 @@ from jax import lax
 from jaxsnn_music.config import Config
 from jaxsnn_music.events import REST, TrackEvents, pitch_class
 from jaxsnn_music.network.buckets import count_trace
-from jaxsnn_music.network.facilitation import Facilitation
+from jaxsnn_music.network.facilitation import Facilitation, driven_window
 from jaxsnn_music.network.lif import LIF
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import DURATION, PITCH
@@ -275,16 +275,8 @@ class TitleCluster(eqx.Module):
     def feedback_trace(self) -> jnp.ndarray:
         """``u(t)`` of a feedback link in a window whose note is replayed (teacher-driven):
         its note fires from the window's start, so every link shares this trajectory."""
-        drive = jnp.asarray(self.input_current, jnp.float32)
-
-        def step(carry, _):
-            state, fac = carry
-            state, spike = self.lif.step(state, drive)
-            fac = self.feedback.step(fac, spike)
-            return (state, fac), fac.u
-
-        _, u = lax.scan(lambda c, x: step(c, x), (self.lif.init(()), self.feedback.init(())), None,
-                        length=self.steps)
+        *_, u = driven_window(self.lif, self.feedback, self.lif.init(()), self.feedback.init(()),
+                              self.input_current, self.steps)
         return u
 
     @eqx.filter_jit

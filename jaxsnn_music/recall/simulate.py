@@ -69,7 +69,7 @@ from jaxtyping import Array, Bool, Float, Int
 from jaxsnn_music.config import Config
 from jaxsnn_music.network.buckets import count_trace
 from jaxsnn_music.network.delays import RingBuffer
-from jaxsnn_music.network.facilitation import Facilitation, FacilitationState
+from jaxsnn_music.network.facilitation import Facilitation, FacilitationState, driven_window
 from jaxsnn_music.network.inhibition import Inhibition
 from jaxsnn_music.network.lif import LIF, LIFState
 from jaxsnn_music.recall.readout import ColumnReadOut
@@ -194,16 +194,7 @@ class Recaller(eqx.Module):
         """
         if self.reset_goal_per_window:
             goal = FacilitationState(jnp.zeros_like(goal.u), goal.since_arrival)
-        drive = jnp.asarray(self.title_current, jnp.float32)
-
-        def step(carry, _):
-            t_state, g_state = carry
-            t_state, spike = self.lif.step(t_state, drive)
-            g_state = self.goal.step(g_state, spike)
-            return (t_state, g_state), g_state.u
-
-        (title, goal), u = lax.scan(lambda c, x: step(c, x), (title, goal), None, length=self.steps)
-        return title, goal, u
+        return driven_window(self.lif, self.goal, title, goal, self.title_current, self.steps)
 
     def column(self, ring: RingBuffer, weights: Float[Array, "delays_pre neurons"],
                goal_weights: Float[Array, " neurons"], u_goal: Float[Array, " steps"],
