@@ -293,6 +293,90 @@ class RecallConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class TuneConfig:
+    """Differentiable mode (``jaxsnn-music tune``, :mod:`jaxsnn_music.tune`, MODEL.md section 5.4).
+
+    A surrogate-gradient copy of the recall dynamics in which the firing thresholds (per
+    neuron of each subnetwork, and the title neuron's) and the sequential synapses' delays
+    (per subnetwork, delay slot and presynaptic neuron) are real-valued and trained with optax
+    to make cued recall robust to a perturbed cue; the memorized weights stay frozen.
+    """
+
+    surrogate_slope: float = 2.0
+    """SuperSpike / fast-sigmoid slope: d spike / dV = 1 / (1 + slope |V - v_th|)^2."""
+    delay_readout: Literal["gaussian", "linear"] = "gaussian"
+    """How a real-valued delay reads the delay buffer: a normalised Gaussian kernel (Hammouamri
+    et al. 2024) whose width anneals, or linear interpolation between the two nearest steps."""
+    delay_range_steps: int = 25
+    """A delay of ``d`` columns may move this many steps either way from ``d`` windows."""
+    sigma_start: float = 0.0
+    """Gaussian read-out width (steps) at the start; 0 = a third of the delay range's width."""
+    sigma_end: float = 0.3
+    """Gaussian read-out width (steps) from ``sigma_anneal`` of training on."""
+    sigma_anneal: float = 0.5
+    """Share of the training steps over which the width anneals (linearly) to ``sigma_end``."""
+    readout_tau_steps: float = 2.0
+    """Temperature of the soft first-spike read-out: logit = -(first-spike time) / tau."""
+    silent_margin_steps: float = 10.0
+    """A neuron that does not fire counts as firing this long after its window's end."""
+    threshold_min: float = 1.0
+    """Trained thresholds are clamped to [threshold_min, threshold_max]."""
+    threshold_max: float = 50.0
+    lr_threshold: float = 0.05
+    """Adam learning rate of the thresholds."""
+    lr_delay: float = 0.5
+    """Adam learning rate of the delays (steps; their own parameter group)."""
+    steps: int = 150
+    """Optimiser steps."""
+    batch: int = 16
+    """Perturbed cues per optimiser step."""
+    horizon: int = 4
+    """Columns recalled after each cue (the loss covers them all)."""
+    title_cue: bool = True
+    """Drive the piece's title during the cued recall (False: the sequence memory alone)."""
+    jitter_steps: int = 2
+    """Cue perturbation: every cue spike moves by a uniform whole number of steps in +-this."""
+    drop_prob: float = 0.2
+    """Cue perturbation: every cue spike is dropped with this probability."""
+    extra_spikes: float = 2.0
+    """Cue perturbation: spurious spikes per cue column (Poisson mean), random neuron and step."""
+    train_share: float = 0.5
+    """Share of the memorized titles whose cues train; the others' cues are held out."""
+    eval_cues: int = 256
+    """Held-out perturbed cues scored in the plain simulator (before and after tuning)."""
+    eval_columns: int = 8
+    """Columns recalled (and scored) after each held-out cue."""
+    checkpoint_every: int = 25
+    """Optimiser steps between orbax checkpoints of the training state (the run resumes)."""
+    log_every: int = 5
+    """Optimiser steps between W&B / progress log lines."""
+    wandb: Literal["offline", "disabled"] = "offline"
+    """W&B logging of the training run (offline files; never a network wait)."""
+    seed: int = 0
+    """Random seed (cue draws, perturbations)."""
+
+    def __post_init__(self):
+        for name in ("surrogate_slope", "readout_tau_steps", "steps", "batch", "horizon",
+                     "eval_cues", "eval_columns", "checkpoint_every", "log_every", "sigma_end",
+                     "lr_threshold", "lr_delay", "threshold_min"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"tune.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("delay_range_steps", "sigma_start", "jitter_steps", "extra_spikes",
+                     "silent_margin_steps"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"tune.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("drop_prob", "sigma_anneal"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"tune.{name} must be in 0..1, got {getattr(self, name)}")
+        if not 0 < self.train_share < 1:
+            raise ConfigError(f"tune.train_share must be strictly between 0 and 1, got "
+                              f"{self.train_share}")
+        if not self.threshold_min < self.threshold_max:
+            raise ConfigError(f"tune.threshold_min ({self.threshold_min}) must be < threshold_max "
+                              f"({self.threshold_max})")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """Every constant of the pipeline, by section."""
 
@@ -301,6 +385,7 @@ class Config:
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     memorize: MemorizeConfig = dataclasses.field(default_factory=MemorizeConfig)
     recall: RecallConfig = dataclasses.field(default_factory=RecallConfig)
+    tune: TuneConfig = dataclasses.field(default_factory=TuneConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -487,4 +572,7 @@ def load_config(preset: str | None = None, yaml_path: str | Path | None = None,
         cfg = _set(cfg, key, value)
     _validate_encoding(cfg.encoding)
     _validate_network(cfg.network)
+    if cfg.tune.delay_range_steps > cfg.network.steps_per_window:
+        raise ConfigError(f"tune.delay_range_steps ({cfg.tune.delay_range_steps}) must be <= the "
+                          f"steps of one window ({cfg.network.steps_per_window})")
     return cfg

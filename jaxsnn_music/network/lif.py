@@ -25,14 +25,16 @@ class LIFState(eqx.Module):
 class LIF(eqx.Module):
     """A population of identical LIF neurons (MODEL.md section 3).
 
-    The parameters are plain floats: they are constants of the model, and a
-    differentiable variant can swap this module for one with array leaves.
+    The parameters are plain floats: constants of the model. The threshold may
+    instead be an array (one per neuron, broadcast against the state), which is
+    how thresholds tuned in the differentiable mode (:mod:`jaxsnn_music.tune`)
+    run in the plain simulator.
     """
 
     decay: float = eqx.field(static=True)
     """dt / tau_m: the Euler step's share of the distance to the fixed point."""
     resistance: float = eqx.field(static=True)
-    v_th: float = eqx.field(static=True)
+    v_th: float | Float[Array, "*neurons"]
     v_reset: float = eqx.field(static=True)
     v_0: float = eqx.field(static=True)
     refractory_steps: int = eqx.field(static=True)

@@ -116,7 +116,8 @@ def _chunk_readout(first_p: np.ndarray, count_p: np.ndarray, first_d: np.ndarray
             first_p.min(axis=-1), (count_p > 0).sum(axis=-1))
 
 
-def recall_units(host: HostNetwork, units: Sequence[Unit], cfg: Config) -> list[RecalledTrack]:
+def recall_units(host: HostNetwork, units: Sequence[Unit], cfg: Config,
+                 recaller: Recaller | None = None) -> list[RecalledTrack]:
     """Recall a set of units; batches share a layer and a start column.
 
     **Arguments:**
@@ -124,10 +125,11 @@ def recall_units(host: HostNetwork, units: Sequence[Unit], cfg: Config) -> list[
     - `host`: the network's lookups.
     - `units`: what to recall.
     - `cfg`: the config (network dynamics and ``recall`` section).
+    - `recaller`: the dynamics, if not the config's (e.g. with tuned thresholds and delays).
 
     **Returns:** one :class:`RecalledTrack` per unit, in the order given.
     """
-    recaller = Recaller.from_config(cfg)
+    recaller = recaller or Recaller.from_config(cfg)
     column = ColumnReadOut.from_config(cfg)
     chunk, batch = cfg.recall.chunk_columns, cfg.recall.batch_units
     results: list[RecalledTrack | None] = [None] * len(units)

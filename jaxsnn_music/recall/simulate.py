@@ -122,10 +122,31 @@ class ColumnOutput(eqx.Module):
     """Spikes of each neuron in the window."""
 
 
+def shift_rasters(rasters: Bool[Array, "delays steps neurons"], shift: Int[Array, "delays neurons"]
+                  ) -> Bool[Array, "delays steps neurons"]:
+    """``rasters[d, t - shift[d, n], n]``: each presynaptic neuron's spikes arriving ``shift``
+    steps later (earlier when negative) than ``d`` whole windows; what falls outside the
+    window is lost (the target column is simulated in its own window only)."""
+    steps = rasters.shape[1]
+    t = jnp.arange(steps)[None, :, None] - shift[:, None, :]
+    inside = (t >= 0) & (t < steps)
+    return jnp.take_along_axis(rasters, jnp.clip(t, 0, steps - 1), axis=1) & inside
+
+
 class Recaller(eqx.Module):
-    """The recall dynamics of one (title, track); every part is a swappable module."""
+    """The recall dynamics of one (title, track); every part is a swappable module.
+
+    ``lif`` is the title neuron (and the neurons a replayed cue drives); ``lif_pitch`` and
+    ``lif_duration`` are the sequence layers' neurons, the same model unless thresholds
+    tuned in the differentiable mode were put in (:meth:`tuned`), as were the optional
+    per-(delay, presynaptic neuron) ``shift_*``: whole steps added to the delays of ``d``
+    windows (None: delays are exactly ``d`` windows, the paper)."""
 
     lif: LIF
+    lif_pitch: LIF
+    lif_duration: LIF
+    shift_pitch: Int[Array, "delays 129"] | None
+    shift_duration: Int[Array, "delays 64"] | None
     inhibition: Inhibition
     sequential: Facilitation
     goal: Facilitation
@@ -144,12 +165,25 @@ class Recaller(eqx.Module):
     def from_config(cfg: Config) -> Recaller:
         net = cfg.network
         readout = cfg.recall.propagate == "readout"
-        return Recaller(LIF.from_config(net), Inhibition.from_config(net),
+        lif = LIF.from_config(net)
+        return Recaller(lif, lif, lif, None, None, Inhibition.from_config(net),
                         Facilitation.sequential(net), Facilitation.goal(net),
                         ColumnReadOut.from_config(cfg) if readout else None,
                         ColumnReadOut.from_config(cfg, chords=False) if readout else None,
                         net.title_current_recall, net.input_current,
                         net.facilitation_reset == "window", net.n_delays, net.steps_per_window)
+
+    def tuned(self, v_th_title, v_th_pitch, v_th_duration, shift_pitch, shift_duration) -> Recaller:
+        """The same dynamics with tuned thresholds (title scalar, one per pitch / duration
+        neuron) and integer delay shifts ``[delays, neurons]`` (see :func:`shift_rasters`)."""
+        def lif(v_th):
+            return eqx.tree_at(lambda m: m.v_th, self.lif, jnp.asarray(v_th, jnp.float32))
+
+        return eqx.tree_at(
+            lambda r: (r.lif, r.lif_pitch, r.lif_duration, r.shift_pitch, r.shift_duration), self,
+            (lif(v_th_title), lif(v_th_pitch), lif(v_th_duration),
+             jnp.asarray(shift_pitch, jnp.int32), jnp.asarray(shift_duration, jnp.int32)),
+            is_leaf=lambda x: x is None)
 
     # -- state -----------------------------------------------------------------
 
@@ -199,7 +233,9 @@ class Recaller(eqx.Module):
     def column(self, ring: RingBuffer, weights: Float[Array, "delays_pre neurons"],
                goal_weights: Float[Array, " neurons"], u_goal: Float[Array, " steps"],
                active: Bool[Array, ""], windows: Int[Array, ""], inputs: int | None = None,
-               output: ColumnReadOut | None = None) -> tuple[RingBuffer, ColumnOutput]:
+               output: ColumnReadOut | None = None, lif: LIF | None = None,
+               shift: Int[Array, "delays neurons"] | None = None
+               ) -> tuple[RingBuffer, ColumnOutput]:
         """Simulate one column of one subnetwork in its window.
 
         **Arguments:**
@@ -213,11 +249,16 @@ class Recaller(eqx.Module):
         - `inputs`: if given, at most this many presynaptic neurons (over the ``D`` previous
           columns) fired, and only their rows of ``weights`` are used (the same result, faster).
         - `output`: if given, only the spikes of this read-out's neurons are passed on.
+        - `lif`: the column's neurons (default: ``self.lif``).
+        - `shift`: if given, whole steps added to each (delay, presynaptic neuron)'s delay.
 
         **Returns:** the ring with this column's raster pushed, and its :class:`ColumnOutput`.
         """
         neurons = goal_weights.shape[0]
+        lif = self.lif if lif is None else lif
         rasters = ring.read(jnp.arange(1, self.n_delays + 1))  # [D, steps, N]
+        if shift is not None:
+            rasters = shift_rasters(rasters, shift)
         if inputs is None:
             arrivals = rasters.transpose(1, 0, 2).reshape(self.steps, -1)
         else:
@@ -235,9 +276,9 @@ class Recaller(eqx.Module):
         current = u @ weights + u_goal[:, None] * goal_weights[None, :]
         current = jnp.where(active, current, 0.0)
 
-        start = self.lif.init((neurons,))
+        start = lif.init((neurons,))
         # Undriven since the recall began: v_0 has decayed (as in learning).
-        idle = (1.0 - self.lif.decay) ** (self.steps * windows.astype(jnp.float32))
+        idle = (1.0 - lif.decay) ** (self.steps * windows.astype(jnp.float32))
         start = eqx.tree_at(lambda s: s.v, start, start.v * idle)
 
         def step(carry, xs):
@@ -246,10 +287,10 @@ class Recaller(eqx.Module):
             drive = self.inhibition(drive, previous)
             # The potential the Euler step reaches before any reset (the arithmetic of
             # LIF.step), for the crossing time inside the step.
-            reached = state.v + self.lif.decay * (-state.v + self.lif.resistance * drive)
-            state_after, spikes = self.lif.step(state, drive)
+            reached = state.v + lif.decay * (-state.v + lif.resistance * drive)
+            state_after, spikes = lif.step(state, drive)
             rise = reached - state.v
-            frac = jnp.where(rise > 0, (self.lif.v_th - state.v) / jnp.where(rise > 0, rise, 1.0), 1.0)
+            frac = jnp.where(rise > 0, (lif.v_th - state.v) / jnp.where(rise > 0, rise, 1.0), 1.0)
             crossing = t + jnp.clip(frac, 0.0, 1.0)
             first = jnp.where(spikes & jnp.isinf(first), crossing, first)
             return (state_after, spikes, first, count + spikes), spikes
@@ -270,9 +311,11 @@ class Recaller(eqx.Module):
         """One window of one recall: the title, then the pitch and duration columns."""
         title, goal, u_goal = self.title_window(state.title, state.goal)
         ring_p, out_p = self.column(state.pitch, weights_pitch, goal_pitch, u_goal, active,
-                                    state.windows, inputs, self.output_pitch)
+                                    state.windows, inputs, self.output_pitch, self.lif_pitch,
+                                    self.shift_pitch)
         ring_d, out_d = self.column(state.duration, weights_duration, goal_duration, u_goal, active,
-                                    state.windows, inputs, self.output_duration)
+                                    state.windows, inputs, self.output_duration, self.lif_duration,
+                                    self.shift_duration)
         return RecallState(title, goal, ring_p, ring_d, state.windows + 1), (out_p, out_d)
 
 
