@@ -36,7 +36,8 @@ def _corpus_options(f):
                      help="Parser processes (default: one per core).")(f)
     f = click.option("--no-cache", is_flag=True, help="Parse every file even if cached.")(f)
     f = click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                     help="Parse cache folder (default: $JAXSNN_MUSIC_CACHE or ~/.cache/jaxsnn-music/parse-cache).")(f)
+                     help="Parse cache folder (default: $JAXSNN_MUSIC_CACHE or "
+                          "~/.cache/jaxsnn-music/parse-cache).")(f)
     f = click.option("--piano-midi", type=click.Path(file_okay=False), default=None,
                      help="The piano-midi.de folder (default: $JAXSNN_MUSIC_PIANO_MIDI, "
                           "../shared/corpus/piano-midi, or the fetch destination).")(f)
@@ -153,8 +154,10 @@ def _register_commands() -> None:
     from jaxsnn_music.cli_recall import recall_commands
     from jaxsnn_music.cli_run import run_command
     from jaxsnn_music.cli_sweep import sweep_command
+    from jaxsnn_music.cli_tune import tune_command
 
-    for command in (run_command(), memorize_command(), *recall_commands(), sweep_command()):
+    for command in (run_command(), memorize_command(), *recall_commands(), sweep_command(),
+                    tune_command()):
         main.add_command(command)
 
 

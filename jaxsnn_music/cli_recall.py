@@ -36,14 +36,11 @@ JSON (--json), one object:
 def _restore(checkpoint: str, overrides: tuple[str, ...]):
     """The checkpoint's network, its config with the user's overrides, and its manifest."""
     from jaxsnn_music.checkpoint import restore
-    from jaxsnn_music.config import load_config, parse_assignment
+    from jaxsnn_music.config import extend_config
 
     network, cfg, manifest = restore(checkpoint)
     if overrides:
-        flat = {f"{section}.{key}": value for section, values in cfg.to_dict().items()
-                if isinstance(values, dict) for key, value in values.items()}
-        flat.update(dict(parse_assignment(o) for o in overrides))
-        cfg = load_config(cfg.preset, overrides=flat)
+        cfg = extend_config(cfg, overrides=overrides)
     return network, cfg, manifest
 
 

@@ -536,6 +536,33 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _read_yaml(yaml_path: str | Path) -> tuple[str | None, dict[str, Any]]:
+    """A YAML config file's ``preset`` (or None) and its values as ``{"section.key": value}``."""
+    path = Path(yaml_path)
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of sections")
+    return tree.get("preset"), _flatten(tree, str(path))
+
+
+def extend_config(cfg: Config, yaml_path: str | Path | None = None,
+                  overrides: dict[str, Any] | list[str] | tuple[str, ...] | None = None) -> Config:
+    """``cfg`` (e.g. a checkpoint's) with a YAML file's values and then ``overrides`` on top,
+    validated like :func:`load_config` (the preset stays ``cfg``'s)."""
+    flat = _flatten(cfg.to_dict(), "config")
+    if yaml_path is not None:
+        flat.update(_read_yaml(yaml_path)[1])
+    if isinstance(overrides, (list, tuple)):
+        overrides = dict(parse_assignment(item) for item in overrides)
+    flat.update(overrides or {})
+    return load_config(cfg.preset, overrides=flat)
+
+
 def load_config(preset: str | None = None, yaml_path: str | Path | None = None,
                 overrides: dict[str, Any] | list[str] | None = None) -> Config:
     """Build the config: preset, then YAML file, then overrides (later wins).
@@ -550,18 +577,8 @@ def load_config(preset: str | None = None, yaml_path: str | Path | None = None,
     """
     from_yaml: dict[str, Any] = {}
     if yaml_path is not None:
-        path = Path(yaml_path)
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{path}: a config file must be a mapping of sections")
-        if preset is None:
-            preset = tree.get("preset")
-        from_yaml = _flatten(tree, str(path))
+        yaml_preset, from_yaml = _read_yaml(yaml_path)
+        preset = preset or yaml_preset
     preset = preset or "default"
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")

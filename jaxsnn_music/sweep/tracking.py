@@ -55,7 +55,8 @@ class Tracker:
         self.mode = "disabled"
         self._run = None
 
-    def start(self, name: str, params: dict[str, Any], config: dict[str, Any] | None) -> None:
+    def start(self, name: str, params: dict[str, Any], config: dict[str, Any] | None,
+              job_type: str = "sweep-trial") -> None:
         if not self.enabled:
             return
         try:
@@ -64,7 +65,7 @@ class Tracker:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._run = wandb.init(
                 mode="offline", dir=str(self.directory), project=self.project, group=self.group,
-                name=name, job_type="sweep-trial", reinit="create_new",
+                name=name, job_type=job_type, reinit="create_new",
                 config={"params": params, **(config or {})},
                 settings=wandb.Settings(console="off", silent=True, x_disable_stats=True,
                                         x_disable_machine_info=True))
