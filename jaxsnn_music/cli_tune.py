@@ -8,6 +8,8 @@ paper's parameters and the tuned ones, side by side, from the plain simulator.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -25,8 +27,8 @@ def tune(checkpoint, config_path, overrides, out, restart, cache_dir, quiet):
     cfg = extend_config(cfg, config_path, overrides)
     pieces = _corpus_pieces(_memorized_items(manifest), cfg, cache_dir, quiet)
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    result = run(network, pieces, cfg, out, source_checkpoint=str(checkpoint), restart=restart,
-                 progress=say)
+    result = run(network, pieces, cfg, out, source_checkpoint=str(Path(checkpoint).resolve()),
+                 restart=restart, progress=say)
     t = cfg.tune
     click.echo(f"tuned {t.steps} steps in {result['train_seconds']:.0f} s on "
                f"{result['train_titles']} titles; held-out cues ({result['held_out_titles']} titles, "

@@ -69,7 +69,9 @@ class TunedParams(eqx.Module):
             out[f"v_th_{name}_max"] = float(th.max())
             out[f"v_th_{name}_moved"] = int((jnp.abs(th - v_th) > 1e-3).sum())
             out[f"delay_{name}_moved"] = int((delay != 0).sum())
+            out[f"delay_{name}_mean"] = float(delay.mean())
             out[f"delay_{name}_mean_abs"] = float(jnp.abs(delay).mean())
+            out[f"delay_{name}_range"] = [float(delay.min()), float(delay.max())]
         return out
 
 

@@ -88,9 +88,16 @@ def make_step(cfg: Config, opt: optax.GradientTransformation):
     return step
 
 
+_BOOKKEEPING = ("eval_cues", "eval_columns", "checkpoint_every", "log_every", "wandb")
+"""``tune`` keys that do not change the trained parameters: a resumed run may change them."""
+
+
 def _identity(cfg: Config, source: str, train: list[str], held: list[str]) -> dict[str, Any]:
-    return {"config": jsonable(cfg.to_dict()), "source": source, "train_titles": train,
-            "held_out_titles": held}
+    """What decides a run's parameters: the dynamics, the training settings, the title split."""
+    config = jsonable(cfg.to_dict())
+    tune = {k: v for k, v in config["tune"].items() if k not in _BOOKKEEPING}
+    return {"config": {"network": config["network"], "recall": config["recall"], "tune": tune},
+            "source": source, "train_titles": train, "held_out_titles": held}
 
 
 def _state_manager(out: Path) -> ocp.CheckpointManager:
