@@ -84,7 +84,7 @@ def _memorized_items(manifest: dict):
     return items
 
 
-def recall(checkpoint, title, pacemaker_hz, out, overrides):
+def recall(checkpoint, title, pacemaker_hz, out, tuned, overrides):
     """Title-cued recall: drive TITLE's neuron, recall every track it has, time it with the
     pacemaker and write it to OUT as MIDI (the piece's own tempo map when its source file
     is still there; rests are silences)."""
@@ -94,7 +94,12 @@ def recall(checkpoint, title, pacemaker_hz, out, overrides):
     from jaxsnn_music.recall.scores import score_piece
 
     network, cfg, manifest = _restore(checkpoint, overrides)
-    recalled = recall_title(network, title, cfg)
+    recaller = None
+    if tuned is not None:
+        from jaxsnn_music.tune import load_tuned
+
+        recaller = load_tuned(tuned, cfg).recaller(cfg)
+    recalled = recall_title(network, title, cfg, recaller)
     stored = _stored_piece(manifest, recalled.title, cfg)
     rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
     timed = time_piece(recalled, cfg, rate,
@@ -250,7 +255,11 @@ def recall_commands() -> list[click.Command]:
                      help="Pacemaker rate (default recall.pacemaker_hz; reference_hz plays the "
                           "piece at its own tempo, twice that twice as fast).")(
         click.option("--out", required=True, type=click.Path(dir_okay=False),
-                     help="The MIDI file to write.")(setting(_user_errors(recall)))))))
+                     help="The MIDI file to write.")(
+        click.option("--tuned", type=click.Path(file_okay=False), default=None,
+                     help="Recall with the thresholds and delays of a `jaxsnn-music tune` run "
+                          "folder (delays rounded to whole steps).")(
+            setting(_user_errors(recall))))))))
 
     identify_cmd = click.command("identify", epilog=IDENTIFY_JSON)(checkpoint(
         click.option("--fragment", type=click.Path(dir_okay=False), default=None,

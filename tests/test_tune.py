@@ -278,6 +278,14 @@ def test_tune_cli_runs_resumes_and_refuses_another_config(paper_checkpoint):
     resumed = load_tuned(out, cfg)
     for a, b in zip(jax.tree.leaves(final), jax.tree.leaves(resumed)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    # The tuned parameters recall a piece through the ordinary command.
+    title = json.loads((out / "tune.json").read_text())["held_out_titles"][0]
+    code, stdout, stderr = _run("recall", "--checkpoint", ckpt, "--title", title, "--tuned", out,
+                                "--out", paper_checkpoint / "tuned.mid")
+    assert code == 0 and "recalled" in stdout and "pitch" in stdout, stderr
+    code, _, stderr = _run("recall", "--checkpoint", ckpt, "--title", title, "--tuned",
+                           paper_checkpoint / "nothing", "--out", paper_checkpoint / "x.mid")
+    assert code != 0 and "not a tuning run folder" in stderr
     code, _, stderr = _run("tune", "--checkpoint", ckpt, "--out", out, *TUNE_SETTINGS,
                            "--set", "tune.drop_prob=0.5")
     assert code != 0 and "holds a tuning run of something else" in stderr

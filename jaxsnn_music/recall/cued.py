@@ -206,7 +206,8 @@ def _chunk_inputs(host: HostNetwork, titles: np.ndarray, lengths: np.ndarray, la
 
 
 def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Config,
-                  host: HostNetwork | None = None) -> list[RecalledPiece]:
+                  host: HostNetwork | None = None, recaller: Recaller | None = None
+                  ) -> list[RecalledPiece]:
     """Title-cued recall of every track of the given titles (all when None).
 
     **Arguments:**
@@ -215,6 +216,7 @@ def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Con
     - `titles`: names or ids.
     - `cfg`: the config.
     - `host`: reuse the lookups of an earlier call (optional).
+    - `recaller`: the dynamics, if not the config's (e.g. tuned, :mod:`jaxsnn_music.tune`).
 
     **Returns:** one :class:`RecalledPiece` per title, in the order given.
     """
@@ -223,16 +225,17 @@ def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Con
     lengths = host.lengths
     units = [Unit(t, layer, 0, int(lengths[t, layer]))
              for t in ids for layer in range(lengths.shape[1]) if lengths[t, layer] > 0]
-    tracks = recall_units(host, units, cfg)
+    tracks = recall_units(host, units, cfg, recaller)
     by_title: dict[int, list[RecalledTrack]] = {}
     for unit, track in zip(units, tracks):
         by_title.setdefault(unit.title, []).append(track)
     return [RecalledPiece(network.titles[t], tuple(by_title.get(t, ()))) for t in ids]
 
 
-def recall_title(network: Network, title: str | int, cfg: Config) -> RecalledPiece:
+def recall_title(network: Network, title: str | int, cfg: Config,
+                 recaller: Recaller | None = None) -> RecalledPiece:
     """Title-cued recall of one piece (every track it has)."""
-    return recall_titles(network, [title], cfg)[0]
+    return recall_titles(network, [title], cfg, recaller=recaller)[0]
 
 
 __all__ = ["SILENT", "RecalledPiece", "RecalledTrack", "Unit", "recall_title", "recall_titles",

@@ -131,6 +131,8 @@ def _save_state(manager: ocp.CheckpointManager, step: int, params, opt_state) ->
 def load_tuned(out: str | Path, cfg: Config) -> TunedParams:
     """The tuned parameters of a finished (or interrupted) run folder."""
     out = Path(out).absolute()
+    if not (out / STATE).is_dir():
+        raise CheckpointError(f"{out}: not a tuning run folder (no {STATE}/ in it)")
     manager = _state_manager(out)
     if manager.latest_step() is None:
         raise CheckpointError(f"{out}: no tuned parameters saved there")
