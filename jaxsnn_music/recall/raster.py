@@ -11,7 +11,8 @@ subnetwork), for one title, and keeps every window's raster:
   goal links; the other title neurons are not simulated in title-cued recall);
 - every pitch and duration neuron's spikes, all of them, not only the read-out
   that a column passes on to later columns (``recall.propagate``; what is passed
-  on is applied exactly as in :meth:`Recaller.column`);
+  on is applied exactly as in :meth:`Recaller.column`, with the recaller's own
+  neurons and delay shifts for each subnetwork, as in :meth:`Recaller.window`);
 - each column's read-out, which equals :func:`~jaxsnn_music.recall.cued.recall_title`'s.
 
 :func:`timing_raster` adds the pacemaker and the striatal timing neurons of
@@ -115,8 +116,10 @@ def _record_chunk(recaller: Recaller, state: RecallState, rows_p: Rows, rows_d: 
         w_d = dense_weights(rd, recaller.n_delays, N_DURATION)
         # output=None: the ring gets every spike, which is the raster we want to keep; what the
         # column really passes on is pushed onto the old ring below, as Recaller.column does.
-        full_p, out_p = recaller.column(state.pitch, w_p, gp, u_goal, active, state.windows)
-        full_d, out_d = recaller.column(state.duration, w_d, gd, u_goal, active, state.windows)
+        full_p, out_p = recaller.column(state.pitch, w_p, gp, u_goal, active, state.windows,
+                                        lif=recaller.lif_pitch, shift=recaller.shift_pitch)
+        full_d, out_d = recaller.column(state.duration, w_d, gd, u_goal, active, state.windows,
+                                        lif=recaller.lif_duration, shift=recaller.shift_duration)
         raster_p, raster_d = full_p.read(1), full_d.read(1)
         ring_p = state.pitch.push(_passed_on(recaller.output_pitch, raster_p, out_p))
         ring_d = state.duration.push(_passed_on(recaller.output_duration, raster_d, out_d))
@@ -127,8 +130,8 @@ def _record_chunk(recaller: Recaller, state: RecallState, rows_p: Rows, rows_d: 
 
 
 def record_recall(network: Network, title: str | int, cfg: Config, columns: int | None = None,
-                  layers: Sequence[int] | None = None, host: HostNetwork | None = None
-                  ) -> RecallRaster:
+                  layers: Sequence[int] | None = None, host: HostNetwork | None = None,
+                  recaller: Recaller | None = None) -> RecallRaster:
     """Title-cued recall of one title, keeping every spike.
 
     **Arguments:**
@@ -139,12 +142,14 @@ def record_recall(network: Network, title: str | int, cfg: Config, columns: int 
     - `columns`: record at most this many columns per track (default: the whole track).
     - `layers`: which tracks (default: every track the title has).
     - `host`: reuse the lookups of an earlier call.
+    - `recaller`: the dynamics, if not the config's (e.g. with tuned thresholds and delays,
+      :meth:`Recaller.tuned`).
 
     **Returns:** a :class:`RecallRaster`; the title's raster covers the longest recorded track.
     """
     host = host or HostNetwork(network)
     t = title_index(network, title)
-    recaller = Recaller.from_config(cfg)
+    recaller = recaller or Recaller.from_config(cfg)
     pitch_readout = ColumnReadOut.from_config(cfg)
     chunk = cfg.recall.chunk_columns
     lengths = host.lengths[t]
