@@ -199,7 +199,8 @@ def test_retry_resumes_within_one_run(server, tmp_path):
     srv.drop[entry.path] = 1000
     report = _run(tmp_path / "corpus", url, manifest, retries=1)
     assert report.ok and report.resumed == [entry.path]
-    assert [r for r in srv.requests if r[0] == entry.path] == [(entry.path, None), (entry.path, "bytes=1000-")]
+    assert [r for r in srv.requests if r[0] == entry.path] == [(entry.path, None),
+                                                               (entry.path, "bytes=1000-")]
 
 
 def test_404_is_a_recorded_failure(server, tmp_path):
