@@ -66,6 +66,7 @@ def _title_recall(source, titles, cfg, recallers: dict) -> dict:
 
 
 def run(ctx: common.Context) -> dict:
+    from jaxsnn_music.recall.tables import HostNetwork
     from jaxsnn_music.tune import TunedParams, load_tuned, tune
     from jaxsnn_music.tune.cues import CueSource
 
@@ -79,17 +80,18 @@ def run(ctx: common.Context) -> dict:
         base = ctx.config(preset, QUICK if ctx.quick else None)
         pieces = ctx.pieces(base)
         network = common.memorized(pieces, base)
+        host = HostNetwork(network)  # one set of lookups for every condition
         for name in conditions:
             cfg = ctx.config(preset, {**(QUICK if ctx.quick else {}), **CONDITIONS[name]})
             ctx.log(f"{preset}/{name}: tuning on {len(pieces)} memorized pieces "
                     f"({cfg.tune.steps} steps of {cfg.tune.batch} cues)")
             run_dir = ctx.out / "runs" / f"{preset}-{name}"
-            res = tune(network, pieces, cfg, run_dir, restart=True, progress=ctx.log)
+            res = tune(network, pieces, cfg, run_dir, restart=True, progress=ctx.log, host=host)
             entry = {"preset": preset, "condition": name, "pieces": len(pieces),
                      "train_seconds": res["train_seconds"], "params": res["params"],
                      "held_out": res["held_out"], "history": res["history"]}
             if name == "title":
-                source = CueSource(network, pieces, cfg)
+                source = CueSource(network, pieces, cfg, host)
                 held = source.split(cfg.tune.train_share, cfg.tune.seed)[1][:TITLE_RECALLS]
                 tuned = load_tuned(run_dir, cfg)
                 entry["title_recall"] = _title_recall(

@@ -153,10 +153,13 @@ class CueSource:
                                                                     self._steps, n))
         return out[0], out[1]
 
-    def perturbed_cues(self, positions: Sequence[Position], key) -> tuple[np.ndarray, np.ndarray]:
-        """The cues, spoiled as ``tune`` says (pitch and duration with independent draws)."""
+    def perturbed_cues(self, positions: Sequence[Position], key,
+                       clean: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The cues, spoiled as ``tune`` says (pitch and duration with independent draws);
+        ``clean`` reuses the positions' :meth:`clean_cues` when the caller has them."""
         t = self.cfg.tune
-        pitch, duration = self.clean_cues(positions)
+        pitch, duration = clean if clean is not None else self.clean_cues(positions)
         k_p, k_d = jax.random.split(key)
         return (np.asarray(perturb(k_p, jnp.asarray(pitch), t.jitter_steps, t.drop_prob,
                                    t.extra_spikes)),

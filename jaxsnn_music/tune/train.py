@@ -41,6 +41,7 @@ from jaxsnn_music.errors import CheckpointError
 from jaxsnn_music.events import Piece
 from jaxsnn_music.memorize_run import _first_difference
 from jaxsnn_music.network.model import Network
+from jaxsnn_music.recall.tables import HostNetwork
 from jaxsnn_music.sweep.tracking import Tracker
 from jaxsnn_music.tune.cues import CueSource
 from jaxsnn_music.tune.delay_readout import initial_sigma, sigma_at
@@ -147,15 +148,16 @@ def evaluate_cues(source: CueSource, titles: Sequence[int], cfg: Config,
     t = cfg.tune
     positions = source.positions(titles, t.eval_cues, np.random.default_rng([t.seed, 1, 0]))
     clean = source.clean_cues(positions)
-    spoiled = source.perturbed_cues(positions, jax.random.fold_in(jax.random.key(t.seed), 1 << 30))
+    spoiled = source.perturbed_cues(positions, jax.random.fold_in(jax.random.key(t.seed), 1 << 30),
+                                    clean)
     return {name: {"perturbed": score_cued(source, positions, spoiled, p.recaller(cfg), cfg),
                    "clean": score_cued(source, positions, clean, p.recaller(cfg), cfg)}
             for name, p in params.items()}
 
 
 def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path,
-         source_checkpoint: str = "", restart: bool = False, progress: Progress = _quiet
-         ) -> dict[str, Any]:
+         source_checkpoint: str = "", restart: bool = False, progress: Progress = _quiet,
+         host: HostNetwork | None = None) -> dict[str, Any]:
     """Tune thresholds and delays of a memorized network for robust cued recall.
 
     **Arguments:**
@@ -166,12 +168,13 @@ def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path
     - `out`: the run folder (see the module's text); resumed unless `restart`.
     - `source_checkpoint`: recorded in the run's manifest.
     - `progress`: called with one line per log step.
+    - `host`: the network's lookups, when the caller has them (they cost a pass over the store).
 
     **Returns:** the result (also written to ``OUT/result.json``).
     """
     t = cfg.tune
     out = Path(out).absolute()  # orbax wants absolute paths
-    source = CueSource(network, pieces, cfg)
+    source = CueSource(network, pieces, cfg, host)
     train, held = source.split(t.train_share, t.seed)
     titles = network.titles
     wanted = _identity(cfg, str(source_checkpoint), [titles[i] for i in train], [titles[i] for i in held])
