@@ -5,7 +5,7 @@
                                                    # the CLI's path: parse cache -> chunks -> checkpoint
 
 Wall times include compilation. ``--full`` runs what ``jaxsnn-music memorize
---selection paper`` runs (:func:`~jaxsnn_music.memorize_run.memorize_corpus`,
+--selection paper`` runs (:func:`~jaxsnn_music.resumable.memorize_corpus`,
 fresh, into a temporary folder unless ``--out`` is given) and reports parse,
 learn and save time separately, note events per second of learning, peak RSS
 (this process, and the parser processes) and the checkpoint's size on disk.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from jaxsnn_music.config import load_config
 from jaxsnn_music.midi_io import read_piece
-from jaxsnn_music.network import BYTES_PER_SYNAPSE, Network, memorize, trace_counts
+from jaxsnn_music.network import BYTES_PER_SYNAPSE, Network, grow, trace_counts
 
 
 def paper_selection(root: Path) -> list[Path]:
@@ -40,7 +40,7 @@ def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
 def run(name, pieces, cfg):
     events = sum(t.n_events for p in pieces for t in p.tracks)
     start = time.perf_counter()
-    net = memorize(Network.empty(), pieces, cfg)
+    net = grow(Network.empty(), pieces, cfg)
     wall = time.perf_counter() - start
     n = net.synapses.n
     print(f"{name}: {len(pieces)} pieces, {events} events, {wall:.2f} s, {events / wall:,.0f} events/s, "
@@ -56,7 +56,7 @@ def full(args) -> None:
     from jaxsnn_music.corpus.cache import ParseCache
     from jaxsnn_music.corpus.load import load_corpus
     from jaxsnn_music.corpus.sources import selection_items
-    from jaxsnn_music.memorize_run import memorize_corpus, network_counts
+    from jaxsnn_music.resumable import memorize_corpus, network_counts
 
     cfg = load_config(args.preset, overrides=list(args.set))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "

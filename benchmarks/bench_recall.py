@@ -24,10 +24,10 @@ from jaxsnn_music.config import load_config
 from jaxsnn_music.corpus.cache import ParseCache
 from jaxsnn_music.corpus.load import load_corpus
 from jaxsnn_music.corpus.sources import selection_items
-from jaxsnn_music.network import Network, memorize, trace_counts
+from jaxsnn_music.network import Network, grow, trace_counts
 from jaxsnn_music.recall.cued import recall_titles
 from jaxsnn_music.recall.scores import score_piece, summarize
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 
 
 def peak_rss_mb() -> float:
@@ -35,7 +35,7 @@ def peak_rss_mb() -> float:
 
 
 def timed_recall(name, network, pieces, cfg, runs=2):
-    host = HostNetwork(network)
+    host = NetworkIndex(network)
     events = int(np.asarray(network.track_lengths).sum())
     walls = []
     for _ in range(runs):
@@ -69,10 +69,10 @@ def main():
     pieces = report.pieces
     print(f"read {len(pieces)} pieces in {time.perf_counter() - start:.1f} s", flush=True)
     some = pieces[:: max(1, len(pieces) // args.pieces)][: args.pieces]
-    timed_recall(f"{len(some)} pieces", memorize(Network.empty(), some, cfg), some, cfg)
+    timed_recall(f"{len(some)} pieces", grow(Network.empty(), some, cfg), some, cfg)
     if args.full:
         start = time.perf_counter()
-        network = memorize(Network.empty(), pieces, cfg)
+        network = grow(Network.empty(), pieces, cfg)
         print(f"memorized the paper selection in {time.perf_counter() - start:.1f} s", flush=True)
         timed_recall("paper selection, all tracks", network, pieces, cfg, runs=1)
 

@@ -9,7 +9,7 @@ sequential synapse's weight is the explicit all-to-all STDP pair sum over those
 spikes (no traces), and goal links follow from the coincidence rule over all
 neurons. Both spike-timing variants (arrival, emission) are supported, and the
 weight bounds (``w_min``, ``w_max``) clip each summed weight, as one
-:func:`~jaxsnn_music.network.memorize` call of all the pieces does.
+:func:`~jaxsnn_music.network.growth` call of all the pieces does.
 
 The compiled learning (:mod:`jaxsnn_music.network.learn`) simulates only the
 column whose window it is (exact, see its docstring), so it does linear work in a

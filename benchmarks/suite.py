@@ -18,7 +18,7 @@ Sections (each a key of the JSON; the machine and versions are recorded under ``
   corpus's longest tracks), warm, best of two.
 - ``chunks``: the whole corpus memorized in 1, 6 and 42 chunks (chunk_pieces 331,
   64, 8): how much each chunk after the first costs (the merge into the store).
-- ``corpus_run``: the CLI's path (:func:`~jaxsnn_music.memorize_run.memorize_corpus`:
+- ``corpus_run``: the CLI's path (:func:`~jaxsnn_music.resumable.memorize_corpus`:
   chunks and a checkpoint after each), learn and save time, checkpoint size.
 - ``numpy``: the same pieces learned by a per-time-step NumPy loop over every
   neuron (``benchmarks/numpy_reference.py``), the ratio of throughputs, and a check
@@ -66,8 +66,8 @@ from jaxsnn_music.corpus.cache import ParseCache  # noqa: E402
 from jaxsnn_music.corpus.load import load_corpus  # noqa: E402
 from jaxsnn_music.corpus.sources import selection_items  # noqa: E402
 from jaxsnn_music.events import Piece  # noqa: E402
-from jaxsnn_music.memorize_run import memorize_corpus, network_counts  # noqa: E402
-from jaxsnn_music.network import Network, memorize, trace_counts  # noqa: E402
+from jaxsnn_music.resumable import memorize_corpus, network_counts  # noqa: E402
+from jaxsnn_music.network import Network, grow, trace_counts  # noqa: E402
 from jaxsnn_music.network.layout import batch_size, segment_pieces  # noqa: E402
 from jaxsnn_music.network.learn import Learner, learn_batch  # noqa: E402
 
@@ -197,7 +197,7 @@ def memorize_chunks(pieces: Sequence[Piece], cfg: Config, chunk: int) -> tuple[N
     """What a memorize run computes (one :func:`memorize` per chunk), without checkpoints."""
     network, seconds = Network.empty(), []
     for lo in range(0, len(pieces), chunk):
-        network, wall = timed(lambda: memorize(network, pieces[lo:lo + chunk], cfg))
+        network, wall = timed(lambda: grow(network, pieces[lo:lo + chunk], cfg))
         seconds.append(wall)
     return network, seconds
 
@@ -207,9 +207,9 @@ def memorize_chunks(pieces: Sequence[Piece], cfg: Config, chunk: int) -> tuple[N
 def section_compile(pieces: list[Piece], cfg: Config, plan: Plan) -> dict[str, Any]:
     events = events_of(pieces)
     before = trace_counts()
-    _, first = timed(lambda: memorize(Network.empty(), pieces, cfg))
+    _, first = timed(lambda: grow(Network.empty(), pieces, cfg))
     traces = {k: v - before.get(k, 0) for k, v in trace_counts().items() if v != before.get(k, 0)}
-    _, second = timed(lambda: memorize(Network.empty(), pieces, cfg))
+    _, second = timed(lambda: grow(Network.empty(), pieces, cfg))
     # Ahead of time, per chord-slot bucket, with the shapes learning uses.
     jax.clear_caches()
     ncfg = cfg.network
@@ -230,7 +230,7 @@ def section_compile(pieces: list[Piece], cfg: Config, plan: Plan) -> dict[str, A
         buckets.append({"slots": slots, "batch": size, "segments": segments.n,
                         "batches": -(-segments.n // size), "lower_s": t1 - t0, "compile_s": t2 - t1})
     # Everything else compiles again too: warm up, so the sections after this one are warm.
-    memorize(Network.empty(), pieces, cfg)
+    grow(Network.empty(), pieces, cfg)
     return {"pieces": len(pieces), "events": events, "first_call_s": first, "second_call_s": second,
             "compile_estimate_s": first - second, "traces_first_call": traces,
             "events_per_s_warm": rate(events, second), "events_per_s_cold": rate(events, first),
@@ -243,7 +243,7 @@ def section_pieces(pieces: list[Piece], cfg: Config, plan: Plan) -> list[dict[st
     for n in plan.pieces:
         chosen = pieces[:n]
         _reset_peak_rss()
-        network, wall = timed(lambda: memorize(Network.empty(), chosen, cfg))
+        network, wall = timed(lambda: grow(Network.empty(), chosen, cfg))
         counts = network_counts(network, cfg)
         rows.append({"pieces": len(chosen), "tracks": sum(len(p.tracks) for p in chosen),
                      "events": events_of(chosen), "seconds": wall,
@@ -259,7 +259,7 @@ def section_lengths(pieces: list[Piece], cfg: Config, plan: Plan) -> list[dict[s
     for n in plan.lengths:
         chosen = cut(tracks, n)
         # Best of two: the first may compile the title raster for a new length bucket.
-        walls = [timed(lambda: memorize(Network.empty(), chosen, cfg))[1] for _ in range(2)]
+        walls = [timed(lambda: grow(Network.empty(), chosen, cfg))[1] for _ in range(2)]
         rows.append({"events_per_track": n, "tracks": len(chosen), "events": events_of(chosen),
                      "seconds": min(walls), "events_per_s": rate(events_of(chosen), min(walls))})
     return rows
@@ -306,8 +306,8 @@ def section_numpy(pieces: list[Piece], cfg: Config, plan: Plan) -> dict[str, Any
     reference, numpy_s = timed(lambda: learn_reference(chosen, cfg.network,
                                                        cfg.encoding.n_duration_classes))
     # Twice: the first call may compile (a title-raster length bucket it has not seen).
-    network, jax_cold = timed(lambda: memorize(Network.empty(), chosen, cfg))
-    network, jax_s = timed(lambda: memorize(Network.empty(), chosen, cfg))
+    network, jax_cold = timed(lambda: grow(Network.empty(), chosen, cfg))
+    network, jax_s = timed(lambda: grow(Network.empty(), chosen, cfg))
     agreement = compare(reference, network)
     return {"pieces": len(chosen), "events_per_track": plan.numpy_events,
             "tracks": sum(len(p.tracks) for p in chosen), "events": events,
@@ -323,7 +323,7 @@ def section_recall(pieces: list[Piece], cfg: Config, plan: Plan) -> dict[str, An
     except ImportError as exc:
         return {"available": False, "note": f"recall: not available yet ({exc})"}
     chosen = spread(pieces, plan.recall_pieces)
-    network = memorize(Network.empty(), chosen, cfg)
+    network = grow(Network.empty(), chosen, cfg)
     events = int(np.asarray(network.track_lengths).sum())
     try:
         _, first = timed(lambda: recall_titles(network, None, cfg))
@@ -439,7 +439,7 @@ def run(plan_name: str, only: Sequence[str], preset: str, corpus: str | None,
             "recall": lambda: section_recall(pieces, cfg, plan)}
     if "compile" not in only:
         # The compile section leaves everything compiled; without it, compile here, untimed.
-        _, seconds = timed(lambda: memorize(Network.empty(), whole, cfg))
+        _, seconds = timed(lambda: grow(Network.empty(), whole, cfg))
         log(f"[warm-up: {seconds:.0f} s]")
     for name in SECTIONS:
         if name in only:

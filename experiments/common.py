@@ -185,20 +185,20 @@ def load_pieces(cfg: Config, quick: bool = False, piano_midi: str | Path | None 
 def memorize_chunks(pieces: Sequence[Piece], cfg: Config, network=None,
                     after_chunk: Callable[[Any, int, float], None] | None = None):
     """Memorize ``pieces`` chunk by chunk (``memorize.chunk_pieces``), as
-    :func:`jaxsnn_music.memorize_run.memorize_corpus` does, without the checkpoints.
+    :func:`jaxsnn_music.resumable.memorize_corpus` does, without the checkpoints.
 
     ``after_chunk(network, pieces_done, learn_seconds)`` is called after every chunk.
     **Returns:** the network.
     """
     import jax
 
-    from jaxsnn_music.memorize_run import chunk_bounds
-    from jaxsnn_music.network import Network, memorize
+    from jaxsnn_music.resumable import chunk_bounds
+    from jaxsnn_music.network import Network, grow
 
     network = Network.empty() if network is None else network
     for lo, hi in chunk_bounds(len(pieces), cfg.memorize.chunk_pieces):
         t0 = time.perf_counter()
-        network = jax.block_until_ready(memorize(network, pieces[lo:hi], cfg))
+        network = jax.block_until_ready(grow(network, pieces[lo:hi], cfg))
         if after_chunk is not None:
             after_chunk(network, hi, time.perf_counter() - t0)
     return network

@@ -71,7 +71,7 @@ def _shares(rows: list[dict]) -> dict:
 
 def sample(ctx: common.Context, preset: str) -> dict:
     from jaxsnn_music.recall.evaluate import episodic_protocol
-    from jaxsnn_music.recall.tables import HostNetwork
+    from jaxsnn_music.recall.index import NetworkIndex
 
     cfg = ctx.config(preset)
     pieces = ctx.pieces(cfg)
@@ -81,7 +81,7 @@ def sample(ctx: common.Context, preset: str) -> dict:
     memorized, held = common.split(pieces, held_n, cfg.recall.seed)
     network = common.memorized(memorized, cfg)
     t0 = time.perf_counter()
-    ep = episodic_protocol(network, memorized, held, cfg, HostNetwork(network), ctx.log)
+    ep = episodic_protocol(network, memorized, held, cfg, NetworkIndex(network), ctx.log)
     seconds = time.perf_counter() - t0
     by_title = {p.title: p for p in pieces}
     rows = ep["fragments"]
@@ -117,7 +117,7 @@ def paper_setting(ctx: common.Context) -> dict:
     from jaxsnn_music.config import load_config
     from jaxsnn_music.recall.episodic import Fragment, identify
     from jaxsnn_music.recall.evaluate import sample_fragments
-    from jaxsnn_music.recall.tables import HostNetwork
+    from jaxsnn_music.recall.index import NetworkIndex
 
     setting = {**PAPER_SETTING, **(QUICK_PAPER_SETTING if ctx.quick else {})}
     cfg = ctx.config("paper")
@@ -131,7 +131,7 @@ def paper_setting(ctx: common.Context) -> dict:
     networks = {}
     for name, c in variants.items():
         network = common.memorized(learned, c)
-        networks[name] = (network, HostNetwork(network))
+        networks[name] = (network, NetworkIndex(network))
     rows = []
     for kind, source, count, (lo, hi) in (
             ("memorized", learned, setting["memorized_fragments"], setting["memorized_lengths"]),

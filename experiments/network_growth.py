@@ -45,7 +45,7 @@ def _row_bytes(table, fields) -> int:
 
 def measure(network, cfg, pieces_done: int, events: int, seconds: float) -> dict:
     """The sizes of a network after ``pieces_done`` pieces."""
-    from jaxsnn_music.memorize_run import network_counts
+    from jaxsnn_music.resumable import network_counts
     from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH
 
     counts = network_counts(network, cfg)

@@ -49,11 +49,11 @@ def add_arguments(parser) -> None:
 
 def _title_recall(source, titles, cfg, recallers: dict) -> dict:
     """Whole-track title-cued recall of ``titles`` with each recaller: event-weighted scores."""
-    from jaxsnn_music.recall.cued import Unit, recall_units
+    from jaxsnn_music.recall.cued import CuedTrack, recall_units
     from jaxsnn_music.recall.scores import score_track, summarize
 
     keys = [k for k in sorted(source.tracks) if k[0] in set(titles)]
-    units = [Unit(t, layer, 0, source.tracks[(t, layer)].n_events) for t, layer in keys]
+    units = [CuedTrack(t, layer, 0, source.tracks[(t, layer)].n_events) for t, layer in keys]
     out = {}
     for name, recaller in recallers.items():
         tracks = recall_units(source.host, units, cfg, recaller)
@@ -66,7 +66,7 @@ def _title_recall(source, titles, cfg, recallers: dict) -> dict:
 
 
 def run(ctx: common.Context) -> dict:
-    from jaxsnn_music.recall.tables import HostNetwork
+    from jaxsnn_music.recall.index import NetworkIndex
     from jaxsnn_music.tune import TunedParams, load_tuned, tune
     from jaxsnn_music.tune.cues import CueSource
 
@@ -80,7 +80,7 @@ def run(ctx: common.Context) -> dict:
         base = ctx.config(preset, QUICK if ctx.quick else None)
         pieces = ctx.pieces(base)
         network = common.memorized(pieces, base)
-        host = HostNetwork(network)  # one set of lookups for every condition
+        host = NetworkIndex(network)  # one set of lookups for every condition
         for name in conditions:
             cfg = ctx.config(preset, {**(QUICK if ctx.quick else {}), **CONDITIONS[name]})
             ctx.log(f"{preset}/{name}: tuning on {len(pieces)} memorized pieces "

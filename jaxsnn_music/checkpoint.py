@@ -62,7 +62,7 @@ MANIFEST = "manifest.json"
 ARRAYS = "arrays"
 MARKER = "COMPLETE.json"
 PROGRESS = "progress"
-"""Where a memorize run keeps its steps, next to its result (:mod:`jaxsnn_music.memorize_run`)."""
+"""Where a memorize run keeps its steps, next to its result (:mod:`jaxsnn_music.resumable`)."""
 _HASH_BLOCK = 1 << 20
 
 

@@ -25,7 +25,7 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
     from jaxsnn_music.corpus.cache import ParseCache
     from jaxsnn_music.corpus.load import load_corpus
     from jaxsnn_music.corpus.sources import resolve_items
-    from jaxsnn_music.memorize_run import memorize_corpus
+    from jaxsnn_music.resumable import memorize_corpus
     from jaxsnn_music.recall import Fragment, identify, recall_title, summarize, time_piece, write_recall
     from jaxsnn_music.recall.evaluate import recall_scores
 

@@ -183,7 +183,7 @@ class NetworkConfig:
 
 @dataclasses.dataclass(frozen=True)
 class MemorizeConfig:
-    """How a corpus is memorized as a resumable run (:mod:`jaxsnn_music.memorize_run`)."""
+    """How a corpus is memorized as a resumable run (:mod:`jaxsnn_music.resumable`)."""
 
     chunk_pieces: int = 64
     """Pieces learned per chunk; progress is saved after every chunk. Part of the result:

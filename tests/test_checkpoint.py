@@ -22,7 +22,7 @@ from test_network_fixtures import make_piece, make_track
 from jaxsnn_music import checkpoint
 from jaxsnn_music.config import load_config
 from jaxsnn_music.errors import CheckpointError
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 
 TESTS = Path(__file__).resolve().parent
 
@@ -50,7 +50,7 @@ def memorized():
     pieces = [make_piece("two tracks", make_track([(60,), (62, 65), (64,), (0,), (67,)], [3, 3, 7, 1, 3]),
                          make_track([(40,), (43,), (45,)], [7, 7, 15], name="bass")),
               make_piece("one track", make_track([(72,), (71,), (69,), (67,), (65,), (64,)], [1] * 6))]
-    return memorize(Network.empty(), pieces, cfg), cfg, checkpoint.corpus_manifest(pieces)
+    return grow(Network.empty(), pieces, cfg), cfg, checkpoint.corpus_manifest(pieces)
 
 
 @pytest.fixture()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxsnn_music.config import load_config
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 from jaxsnn_music.recall.cued import recall_title
 from jaxsnn_music.recall.pacemaker import release_times
 from jaxsnn_music.recall.raster import record_recall, timing_raster
@@ -23,7 +23,7 @@ def network():
                                    [3, 1, 1, 1, 7, 3, 15, 1, 3]),
                    make_track([(48,), (43,), (48,)], [7, 7, 15]))
     b = make_piece("b", make_track([(72, 67, 64), (71,), (0,), (62,), (60,), (59,)], [3, 1, 1, 0, 0, 7]))
-    return memorize(Network.empty(), [a, b], CFG)
+    return grow(Network.empty(), [a, b], CFG)
 
 
 @pytest.mark.parametrize("title", ["a", "b"])

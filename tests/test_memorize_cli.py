@@ -24,7 +24,7 @@ from jaxsnn_music import checkpoint
 from jaxsnn_music.cli import main
 from jaxsnn_music.config import load_config
 from jaxsnn_music.errors import CheckpointError
-from jaxsnn_music.memorize_run import PROGRESS, memorize_corpus, network_counts
+from jaxsnn_music.resumable import PROGRESS, memorize_corpus, network_counts
 
 ARGS = ["--preset", "paper", "--set", "memorize.chunk_pieces=1", "--quiet"]
 

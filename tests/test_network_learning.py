@@ -14,8 +14,8 @@ from jaxsnn_music.network import (
     PITCH,
     Network,
     learn,
-    memorize,
-    memorize_one_by_one,
+    grow,
+    grow_one_by_one,
     trace_counts,
 )
 
@@ -54,7 +54,7 @@ def test_melody_weights_are_known(timing):
     # 20 events: three segments of 7 columns, so the context columns are exercised.
     chords = [(61,), (63,), (0,), (61,), (65,), (66,)] * 3 + [(70,), (71,)]
     piece = make_piece("melody", make_track(chords, [3, 3, 1, 7, 3, 0] * 3 + [5, 5]))
-    net = memorize(Network.empty(), [piece], cfg)
+    net = grow(Network.empty(), [piece], cfg)
     rows = store_rows(net)
     pitch = {(int(c), int(d), int(p), int(q)): float(w) for c, d, p, q, w, s in zip(
         rows["post_col"], rows["delay"], rows["pre"], rows["post"], rows["weight"], rows["subnet"])
@@ -84,7 +84,7 @@ def test_melody_weights_are_known(timing):
 def test_chords_connect_every_tone_pair():
     cfg = config()
     piece = make_piece("chords", make_track([(61, 65, 68), (60,), (62, 66)], [1, 1, 1]))
-    rows = store_rows(memorize(Network.empty(), [piece], cfg))
+    rows = store_rows(grow(Network.empty(), [piece], cfg))
     pitch = rows["subnet"] == PITCH
     keys = set(zip(rows["post_col"][pitch], rows["delay"][pitch], rows["pre"][pitch], rows["post"][pitch]))
     assert keys == ({(1, 1, p, 60) for p in (61, 65, 68)} | {(2, 1, 60, q) for q in (62, 66)}
@@ -95,7 +95,7 @@ def test_layers_and_titles():
     cfg = config()
     a = make_piece("a", make_track([(61,), (62,)], [1, 1]), make_track([(40,), (41,), (42,)], [1, 1, 1]))
     b = make_piece("b", make_track([(61,)] * 4, [1] * 4))
-    net = memorize(Network.empty(), [a, b], cfg)
+    net = grow(Network.empty(), [a, b], cfg)
     assert net.titles == ("a", "b")
     assert net.columns().tolist() == [4, 3]
     assert net.end_columns().tolist() == [[1, 2], [3, -1]]
@@ -132,25 +132,25 @@ def assert_same_network(a, b):
 def test_parallel_segmented_equals_sequential(timing):
     """All pieces and segments at once = one piece at a time, and (arrival) = unsegmented."""
     pieces = short_real_pieces()
-    parallel = memorize(Network.empty(), pieces, config(stdp_timing=timing))
+    parallel = grow(Network.empty(), pieces, config(stdp_timing=timing))
     unsegmented = config(stdp_timing=timing, segment_columns=64, batch_segments=1)
-    sequential = memorize_one_by_one(Network.empty(), pieces,
+    sequential = grow_one_by_one(Network.empty(), pieces,
                                      unsegmented if timing == "arrival" else config(stdp_timing=timing))
     assert_same_network(parallel, sequential)
 
 
 def test_bounds_clip_the_summed_change():
     pieces = short_real_pieces()[:2]
-    free = store_rows(memorize(Network.empty(), pieces, config()))
-    bounded = store_rows(memorize(Network.empty(), pieces, config(w_max=12.0)))
+    free = store_rows(grow(Network.empty(), pieces, config()))
+    bounded = store_rows(grow(Network.empty(), pieces, config(w_max=12.0)))
     np.testing.assert_allclose(bounded["weight"], np.minimum(free["weight"], 12.0), rtol=1e-6)
     assert free["weight"].max() > 12.0
 
 
 def test_inhibition_does_not_change_teacher_forced_learning():
     pieces = [make_piece("m", make_track([(61,), (62,), (0,), (64,), (61,), (66,)], [1, 2, 3, 4, 5, 6]))]
-    on = memorize(Network.empty(), pieces, config(lateral_inhibition=True))
-    off = memorize(Network.empty(), pieces, config(lateral_inhibition=False))
+    on = grow(Network.empty(), pieces, config(lateral_inhibition=True))
+    off = grow(Network.empty(), pieces, config(lateral_inhibition=False))
     assert_same_network(on, off)
 
 
@@ -162,12 +162,12 @@ def test_growth_does_not_retrace():
         return make_piece(f"p{i}", make_track([(int(p),) for p in rng.integers(1, 129, n)],
                                               list(rng.integers(0, 64, n))))
 
-    net = memorize(Network.empty(), [random_piece(0, 30)], cfg)
+    net = grow(Network.empty(), [random_piece(0, 30)], cfg)
     before = trace_counts()
     capacities = set()
     for i in range(1, 9):
         # Different lengths and contents, same chord bucket: no new learning trace.
-        net = memorize(net, [random_piece(i, int(rng.integers(20, 60)))], cfg)
+        net = grow(net, [random_piece(i, int(rng.integers(20, 60)))], cfg)
         capacities.add(net.synapses.capacity)
     after = trace_counts()
     assert after["learn.learn_batch"] == before["learn.learn_batch"]

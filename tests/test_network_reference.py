@@ -16,7 +16,7 @@ from test_network_fixtures import short_real_pieces
 
 from jaxsnn_music.config import load_config
 from jaxsnn_music.events import N_PITCH_CLASSES
-from jaxsnn_music.network import Network, learn, memorize
+from jaxsnn_music.network import Network, learn, grow
 
 N_DURATION = 64
 
@@ -117,7 +117,7 @@ def test_jax_learning_matches_numpy_reference(timing):
                            ("title", "layer", "subnet", "column", "neuron", "step"))))
     assert got_spikes == spikes
 
-    net = memorize(Network.empty(), pieces, cfg)
+    net = grow(Network.empty(), pieces, cfg)
     rows = net.synapses.to_numpy()
     got = {tuple(int(rows[k][i]) for k in ("layer", "subnet", "post_col", "delay", "pre", "post")):
            float(rows["weight"][i]) for i in range(net.synapses.n)}

@@ -5,7 +5,7 @@ import pytest
 
 from jaxsnn_music.network.goal import empty_links, merge_links
 from jaxsnn_music.network.synapses import SynapseStore, merge
-from jaxsnn_music.network.tables import pack_keys
+from jaxsnn_music.network.sorted_merge import pack_keys
 
 FIELDS = ("layer", "subnet", "post_col", "delay", "pre", "post")
 

@@ -12,7 +12,7 @@ from conftest import make_midi
 from jaxsnn_music.cli import main
 from jaxsnn_music.config import load_config
 from jaxsnn_music.midi_io import read_piece
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 
 SETTINGS = ["--set", "recall.chunk_columns=16", "--set", "recall.batch_units=4"]
 
@@ -41,7 +41,7 @@ def checkpoint(tmp_path_factory):
     files = {t: make_midi(root / "corpus" / f"{t}.mid", [scale(m), scale([m[0] - 12] * 4, step=1.5)])
              for t, m in melodies.items()}
     pieces = [read_piece(path, cfg.encoding, title=t) for t, path in files.items()]
-    network = memorize(Network.empty(), pieces, cfg)
+    network = grow(Network.empty(), pieces, cfg)
     save(root / "ckpt", network, cfg, corpus_manifest(pieces))
     unseen = make_midi(root / "held" / "other.mid", [scale([61, 66, 63, 68, 70, 58, 61, 66])])
     fragment = make_midi(root / "fragment.mid", [scale([65, 67, 69, 71, 72])])

@@ -11,13 +11,13 @@ import pytest
 
 from jaxsnn_music.config import load_config
 from jaxsnn_music.errors import UserError
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 from jaxsnn_music.network.facilitation import Facilitation
 from jaxsnn_music.recall import cued
 from jaxsnn_music.recall.cued import recall_title, recall_titles
 from jaxsnn_music.recall.errors import UnknownTitleError
 from jaxsnn_music.recall.readout import SILENT, ColumnReadOut, FirstSpike, Rate
-from jaxsnn_music.recall.simulate import N_PITCH, Recaller, Rows, dense_weights
+from jaxsnn_music.recall.simulate import N_PITCH, Recaller, ColumnSynapses, dense_weights
 from test_network_fixtures import make_piece, make_track
 
 CFG = load_config("default", overrides={"recall.chunk_columns": 16, "recall.batch_units": 4})
@@ -67,7 +67,7 @@ def test_delayed_sequential_input_arrives_d_windows_later():
         context = np.zeros((CFG.network.n_delays, rec.steps, N_PITCH), bool)
         context[d - 1] = raster
         state = rec.init(jnp.asarray(context))
-        rows = Rows(jnp.array([d]), jnp.array([10]), jnp.array([20]), jnp.array([500.0]))
+        rows = ColumnSynapses(jnp.array([d]), jnp.array([10]), jnp.array([20]), jnp.array([500.0]))
         w = dense_weights(rows, CFG.network.n_delays, N_PITCH)
         _, out = column(state.pitch, w, jnp.zeros(N_PITCH), jnp.zeros(rec.steps),
                             jnp.array(True), jnp.array(0))
@@ -83,7 +83,7 @@ def test_teacher_raster_fires_every_six_steps():
 
 def test_sparse_inputs_give_the_dense_result():
     pieces = [melody("A", [60, 62, 64, 65, 67, 65, 64, 62]), melody("B", [60, 62, 64, 62, 60, 59])]
-    net = memorize(Network.empty(), pieces, CFG)
+    net = grow(Network.empty(), pieces, CFG)
     dense = recall_titles(net, None, load_config(overrides={"recall.sparse_inputs": 0}))
     sparse = recall_titles(net, None, CFG)
     for a, b in zip(dense, sparse):
@@ -131,13 +131,13 @@ def test_shared_prefix_motifs_and_chords_are_recalled_exactly():
                                         [3, 3, 1, 3, 7]),
                    make_track([(48,), (50,), (52,), (48,)], [7, 7, 7, 7])),
     ]
-    net = memorize(Network.empty(), pieces, CFG)
+    net = grow(Network.empty(), pieces, CFG)
     assert_exact(net, pieces)
 
 
 def test_batched_recall_equals_one_by_one():
     pieces = [melody(f"p{i}", list(60 + (np.arange(5 + 3 * i) * (i + 1)) % 12)) for i in range(5)]
-    net = memorize(Network.empty(), pieces, CFG)
+    net = grow(Network.empty(), pieces, CFG)
     together = recall_titles(net, None, CFG)
     for piece, joint in zip(pieces, together):
         alone = recall_title(net, piece.title, CFG)
@@ -148,7 +148,7 @@ def test_batched_recall_equals_one_by_one():
 def test_recall_stops_at_the_end_marker(monkeypatch):
     """A short piece is recalled over its own columns only, never up to the longest piece."""
     pieces = [melody("short", [60, 62, 64]), melody("long", list(range(50, 90)))]
-    net = memorize(Network.empty(), pieces, CFG)
+    net = grow(Network.empty(), pieces, CFG)
     walked = []
     real = cued.recall_chunk
 
@@ -166,7 +166,7 @@ def test_recall_stops_at_the_end_marker(monkeypatch):
 
 
 def test_unknown_title_is_a_one_line_user_error():
-    net = memorize(Network.empty(), [melody("Bach/bach_846", [60, 62])], CFG)
+    net = grow(Network.empty(), [melody("Bach/bach_846", [60, 62])], CFG)
     assert recall_title(net, "bach_846", CFG).title == "Bach/bach_846"  # short names work
     with pytest.raises(UnknownTitleError) as err:
         recall_title(net, "Mozart/nope", CFG)
@@ -195,7 +195,7 @@ def test_title_recall_of_real_pieces_paper_preset(corpus_root):
              "Albeniz/alb_esp1")
     pieces = [read_piece(corpus_root / f"{n}.mid", cfg.encoding, title=n) for n in names]
     assert all(len(p.tracks) == 1 for p in pieces)
-    net = memorize(Network.empty(), pieces, cfg)
+    net = grow(Network.empty(), pieces, cfg)
     scores = [s for p, r in zip(pieces, recall_titles(net, None, cfg))
               for s in score_piece(p, r, cfg)]
     assert sum(s.events for s in scores) > 2500

@@ -10,10 +10,10 @@ import pytest
 from jaxsnn_music.config import load_config
 from jaxsnn_music.errors import UserError
 from jaxsnn_music.midi_io import write_midi
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 from jaxsnn_music.recall.episodic import Fragment, identify
 from jaxsnn_music.recall.errors import EmptyFragmentError, MissingTrackError
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 from test_network_fixtures import head, make_piece, make_track
 
 CFG = load_config("default", overrides={"recall.chunk_columns": 16, "recall.batch_units": 4})
@@ -44,8 +44,8 @@ def corpus():
         make_piece("D", make_track(notes(57, 59, 60, 62), [3, 3, 3, 3]),
                    make_track([(52, 45), (53, 47), (55, 48), (0,), (57, 50), (59, 52)], [1] * 6)),
     ]
-    net = memorize(Network.empty(), pieces, CFG)
-    return {p.title: p for p in pieces}, net, HostNetwork(net)
+    net = grow(Network.empty(), pieces, CFG)
+    return {p.title: p for p in pieces}, net, NetworkIndex(net)
 
 
 def test_fragment_of_a_stored_piece_is_found_with_its_position_and_continuation(corpus):

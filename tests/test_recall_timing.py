@@ -9,7 +9,7 @@ import pytest
 from jaxsnn_music.config import load_config
 from jaxsnn_music.events import TempoMap
 from jaxsnn_music.midi_io import read_piece
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 from jaxsnn_music.recall.cued import recall_title
 from jaxsnn_music.recall.pacemaker import release_times, seconds_to_beats, time_piece, write_recall
 from jaxsnn_music.recall.scores import score_piece
@@ -42,7 +42,7 @@ def recalled():
     piece = make_piece("tune", make_track([(72, 67, 64), (71,), (0,), (69,), (67, 64), (0,), (72,)],
                                           [3, 1, 1, 1, 7, 3, 15]),
                        make_track([(48,), (43,), (48,)], [7, 7, 15]))
-    net = memorize(Network.empty(), [piece], CFG)
+    net = grow(Network.empty(), [piece], CFG)
     return piece, recall_title(net, "tune", CFG)
 
 

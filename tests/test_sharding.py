@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     from test_network_fixtures import make_piece, make_track
 
     from jaxsnn_music.config import load_config
-    from jaxsnn_music.network import Network, memorize
+    from jaxsnn_music.network import Network, grow
     from jaxsnn_music.network.learn import Learner, batch_sharding, learn_batch
 
     assert jax.device_count() == 2, jax.devices()
@@ -40,8 +40,8 @@ SCRIPT = textwrap.dedent("""
               for i in range(7)]
     # batch_segments=3: batches of 3 segments, padded to 4 for two devices.
     cfg = load_config(overrides={"network.segment_columns": 7, "network.batch_segments": 3})
-    one = memorize(Network.empty(), pieces, cfg, devices=jax.devices()[:1])
-    two = memorize(Network.empty(), pieces, cfg)
+    one = grow(Network.empty(), pieces, cfg, devices=jax.devices()[:1])
+    two = grow(Network.empty(), pieces, cfg)
     a, b = one.synapses.to_numpy(), two.synapses.to_numpy()
     assert one.synapses.n == two.synapses.n > 100, (one.synapses.n, two.synapses.n)
     for key in a:

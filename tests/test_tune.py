@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from jaxsnn_music.cli import main
 from jaxsnn_music.config import load_config
 from jaxsnn_music.errors import ConfigError
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 from jaxsnn_music.recall.simulate import N_PITCH, shift_rasters
 from jaxsnn_music.tune import delay_readout as dr
 from jaxsnn_music.tune.cues import CueSource, perturb
@@ -111,7 +111,7 @@ def memory():
     pieces = short_real_pieces()
     cfg = load_config("paper", overrides={"tune.delay_readout": "linear", "tune.eval_columns": 4,
                                           "recall.chunk_columns": 8})
-    network = memorize(Network.empty(), pieces, cfg)
+    network = grow(Network.empty(), pieces, cfg)
     source = CueSource(network, pieces, cfg)
     positions = source.positions(source.titles, 6, np.random.default_rng(0))
     cues = source.perturbed_cues(positions, jax.random.key(0))
@@ -246,7 +246,7 @@ def paper_checkpoint(tmp_path_factory, corpus_root):
     items = resolve_items(None, "paper", str(corpus_root))[:6]
     pieces = load_corpus(items, cfg.encoding, workers=1, progress=False).pieces
     root = tmp_path_factory.mktemp("tune")
-    save(root / "ckpt", memorize(Network.empty(), pieces, cfg), cfg, corpus_manifest(pieces))
+    save(root / "ckpt", grow(Network.empty(), pieces, cfg), cfg, corpus_manifest(pieces))
     return root
 
 

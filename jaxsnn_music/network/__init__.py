@@ -5,7 +5,8 @@ inhibition switch), :mod:`.stdp` (pair STDP and spike timing variants),
 :mod:`.delays` (ring buffer), :mod:`.goal` (title links), :mod:`.facilitation`
 (recall-time facilitation), :mod:`.buckets` (capacity buckets), :mod:`.synapses`
 (sparse store), :mod:`.layout` (columns, layers, segments), :mod:`.learn` (the
-compiled scan), :mod:`.model` (the :class:`Network`), :mod:`.memorize` (driver).
+compiled scan), :mod:`.model` (the :class:`Network`), :mod:`.growth` (the driver:
+learn pieces into a network).
 """
 
 from jaxsnn_music.network.buckets import bucket, trace_counts
@@ -16,7 +17,7 @@ from jaxsnn_music.network.inhibition import Inhibition, LateralInhibition, NoInh
 from jaxsnn_music.network.layout import Segments, segment_pieces
 from jaxsnn_music.network.learn import Learner, learn_batch, title_raster
 from jaxsnn_music.network.lif import LIF, LIFState
-from jaxsnn_music.network.memorize import Learned, learn, memorize, memorize_one_by_one
+from jaxsnn_music.network.growth import Learned, learn, grow, grow_one_by_one
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.stdp import (
                                            STDP,
@@ -60,8 +61,8 @@ __all__ = [
                                            "bucket",
                                            "learn",
                                            "learn_batch",
-                                           "memorize",
-                                           "memorize_one_by_one",
+                                           "grow",
+                                           "grow_one_by_one",
                                            "merge",
                                            "segment_pieces",
                                            "title_raster",

@@ -17,7 +17,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
 from jaxsnn_music.network.buckets import bucket
-from jaxsnn_music.network.tables import bits_for, pack_keys, place, union
+from jaxsnn_music.network.sorted_merge import bits_for, pack_keys, place, union
 
 
 class CoincidenceRule(eqx.Module):

@@ -28,7 +28,7 @@ against a NumPy simulation of every neuron of every column.
 after a set of pieces is the sum of their changes, in any order. Segments of
 one track interact only through the ``D`` context columns they each simulate.
 Bounds (``w_min``, ``w_max``) are the exception: they are applied once to the
-summed change of a whole :func:`~jaxsnn_music.network.memorize` call, where
+summed change of a whole :func:`~jaxsnn_music.network.growth` call, where
 learning one piece at a time clips after each piece.
 
 **Why sharding is exact, too.** Segments of a batch never interact (the scan is

@@ -25,7 +25,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from jaxsnn_music.network.buckets import bucket
-from jaxsnn_music.network.tables import pack_keys, place, segment_sums, union
+from jaxsnn_music.network.sorted_merge import pack_keys, place, segment_sums, union
 
 MAX_LAYERS = 1 << 10
 MAX_COLUMNS = 1 << 20

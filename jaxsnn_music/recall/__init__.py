@@ -16,7 +16,7 @@ The data path's step after the checkpoint, one concept per module:
 from jaxsnn_music.recall.cued import (
     RecalledPiece,
     RecalledTrack,
-    Unit,
+    CuedTrack,
     recall_title,
     recall_titles,
     recall_units,
@@ -40,11 +40,11 @@ from jaxsnn_music.recall.simulate import (
     ColumnOutput,
     Recaller,
     RecallState,
-    Rows,
+    ColumnSynapses,
     dense_weights,
     recall_chunk,
 )
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 
 __all__ = [
     "SILENT",
@@ -54,7 +54,7 @@ __all__ = [
     "EmptyFragmentError",
     "FirstSpike",
     "Fragment",
-    "HostNetwork",
+    "NetworkIndex",
     "Identification",
     "Match",
     "MissingTrackError",
@@ -65,12 +65,12 @@ __all__ = [
     "RecalledPiece",
     "RecalledTrack",
     "Recaller",
-    "Rows",
+    "ColumnSynapses",
     "Striatum",
     "TimedPiece",
     "TitleCluster",
     "TrackScore",
-    "Unit",
+    "CuedTrack",
     "UnknownTitleError",
     "dense_weights",
     "identify",

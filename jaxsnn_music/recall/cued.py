@@ -28,8 +28,8 @@ from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import DURATION, PITCH
 from jaxsnn_music.recall.errors import UnknownTitleError
 from jaxsnn_music.recall.readout import SILENT, ColumnReadOut
-from jaxsnn_music.recall.simulate import ChunkInputs, Recaller, Rows, recall_chunk
-from jaxsnn_music.recall.tables import HostNetwork, row_bucket
+from jaxsnn_music.recall.simulate import ChunkInputs, Recaller, ColumnSynapses, recall_chunk
+from jaxsnn_music.recall.index import NetworkIndex, row_bucket
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -74,7 +74,7 @@ class RecalledPiece:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Unit:
+class CuedTrack:
     """One track to recall: title id, layer, first column, number of columns, and
     optionally the rasters of the ``D`` columns before ``start`` (newest first)."""
 
@@ -116,7 +116,7 @@ def _chunk_readout(first_p: np.ndarray, count_p: np.ndarray, first_d: np.ndarray
             first_p.min(axis=-1), (count_p > 0).sum(axis=-1))
 
 
-def recall_units(host: HostNetwork, units: Sequence[Unit], cfg: Config,
+def recall_units(host: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
                  recaller: Recaller | None = None) -> list[RecalledTrack]:
     """Recall a set of units; batches share a layer and a start column.
 
@@ -184,7 +184,7 @@ def _batch_size(n: int, batch: int) -> int:
     return min(size, batch)
 
 
-def _initial_states(recaller: Recaller, units: list[Unit], size: int):
+def _initial_states(recaller: Recaller, units: list[CuedTrack], size: int):
     states = []
     for j in range(size):
         u = units[j] if j < len(units) else None
@@ -194,11 +194,11 @@ def _initial_states(recaller: Recaller, units: list[Unit], size: int):
     return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
 
 
-def _chunk_inputs(host: HostNetwork, titles: np.ndarray, lengths: np.ndarray, layer: int,
+def _chunk_inputs(host: NetworkIndex, titles: np.ndarray, lengths: np.ndarray, layer: int,
                   start: int, c0: int, n: int) -> ChunkInputs:
     size = row_bucket(max(int(host.row_counts(layer, PITCH, c0, n).max(initial=0)),
                           int(host.row_counts(layer, DURATION, c0, n).max(initial=0))))
-    rows = {s: Rows(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, n, size).items()})
+    rows = {s: ColumnSynapses(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, n, size).items()})
             for s in (PITCH, DURATION)}
     goal = {s: jnp.asarray(host.goal_weights(titles, layer, s, c0, n)) for s in (PITCH, DURATION)}
     active = (c0 + np.arange(n))[:, None] < (start + lengths)[None, :]
@@ -206,7 +206,7 @@ def _chunk_inputs(host: HostNetwork, titles: np.ndarray, lengths: np.ndarray, la
 
 
 def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Config,
-                  host: HostNetwork | None = None, recaller: Recaller | None = None
+                  host: NetworkIndex | None = None, recaller: Recaller | None = None
                   ) -> list[RecalledPiece]:
     """Title-cued recall of every track of the given titles (all when None).
 
@@ -220,10 +220,10 @@ def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Con
 
     **Returns:** one :class:`RecalledPiece` per title, in the order given.
     """
-    host = host or HostNetwork(network)
+    host = host or NetworkIndex(network)
     ids = list(range(network.n_titles)) if titles is None else [title_index(network, t) for t in titles]
     lengths = host.lengths
-    units = [Unit(t, layer, 0, int(lengths[t, layer]))
+    units = [CuedTrack(t, layer, 0, int(lengths[t, layer]))
              for t in ids for layer in range(lengths.shape[1]) if lengths[t, layer] > 0]
     tracks = recall_units(host, units, cfg, recaller)
     by_title: dict[int, list[RecalledTrack]] = {}
@@ -238,5 +238,5 @@ def recall_title(network: Network, title: str | int, cfg: Config,
     return recall_titles(network, [title], cfg, recaller=recaller)[0]
 
 
-__all__ = ["SILENT", "RecalledPiece", "RecalledTrack", "Unit", "recall_title", "recall_titles",
+__all__ = ["SILENT", "RecalledPiece", "RecalledTrack", "CuedTrack", "recall_title", "recall_titles",
            "recall_units", "title_index"]

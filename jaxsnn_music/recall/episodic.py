@@ -58,10 +58,10 @@ from jaxsnn_music.network.facilitation import Facilitation, driven_window
 from jaxsnn_music.network.lif import LIF
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import DURATION, PITCH
-from jaxsnn_music.recall.cued import RecalledTrack, Unit, recall_units
+from jaxsnn_music.recall.cued import RecalledTrack, CuedTrack, recall_units
 from jaxsnn_music.recall.errors import EmptyFragmentError, MissingTrackError
 from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -215,7 +215,7 @@ def _events(fragment: Fragment, subnet: int) -> list[np.ndarray]:
     return [np.asarray([d], np.int64) for d in fragment.durations]
 
 
-def _candidates(host: HostNetwork, fragment: Fragment, subnets: list[int]) -> np.ndarray:
+def _candidates(host: NetworkIndex, fragment: Fragment, subnets: list[int]) -> np.ndarray:
     """Step 1: ``[m, 2]`` (layer, column) where every neuron of the first event was used."""
     found = None
     for subnet in subnets:
@@ -227,7 +227,7 @@ def _candidates(host: HostNetwork, fragment: Fragment, subnets: list[int]) -> np
     return np.stack([found >> 32, found & ((1 << 32) - 1)], axis=1)
 
 
-def _support(host: HostNetwork, fragment: Fragment, cand: np.ndarray, subnets: list[int],
+def _support(host: NetworkIndex, fragment: Fragment, cand: np.ndarray, subnets: list[int],
              n_delays: int, min_support: float) -> tuple[np.ndarray, np.ndarray]:
     """Step 2: which candidates keep enough support, and their support.
 
@@ -305,7 +305,7 @@ def _pow2(n: int) -> int:
 
 
 def identify(network: Network, fragment: Fragment, cfg: Config,
-             host: HostNetwork | None = None, continuation: bool = True) -> Identification:
+             host: NetworkIndex | None = None, continuation: bool = True) -> Identification:
     """Episodic recall of a fragment (see the module docstring for the steps).
 
     **Arguments:**
@@ -318,7 +318,7 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
 
     **Returns:** an :class:`Identification`.
     """
-    host = host or HostNetwork(network)
+    host = host or NetworkIndex(network)
     rc = cfg.recall
     subnets = [PITCH] + ([DURATION] if rc.identify_durations and fragment.durations is not None
                          else [])
@@ -392,7 +392,7 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
     return Identification(unknown, matches, ties, cont, len(cand), len(kept), n)
 
 
-def _continue(host: HostNetwork, fragment: Fragment, match: Match, cfg: Config
+def _continue(host: NetworkIndex, fragment: Fragment, match: Match, cfg: Config
               ) -> RecalledTrack | None:
     """Step 4: drive the winner and recall the columns after the fragment."""
     title = host.titles.index(match.title)
@@ -412,5 +412,5 @@ def _continue(host: HostNetwork, fragment: Fragment, match: Match, cfg: Config
         return np.asarray(jnp.stack(rasters))
 
     ctx_d = context(DURATION, N_DURATION) if fragment.durations is not None else None
-    unit = Unit(title, match.layer, start, end - start, context(PITCH, N_PITCH), ctx_d)
+    unit = CuedTrack(title, match.layer, start, end - start, context(PITCH, N_PITCH), ctx_d)
     return recall_units(host, [unit], cfg)[0]

@@ -31,13 +31,13 @@ import numpy as np
 
 from jaxsnn_music.config import Config
 from jaxsnn_music.events import REST, Piece
-from jaxsnn_music.network.memorize import memorize
+from jaxsnn_music.network.growth import grow
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.recall.cued import recall_titles
 from jaxsnn_music.recall.episodic import Fragment, identify
 from jaxsnn_music.recall.pacemaker import time_piece
 from jaxsnn_music.recall.scores import TrackScore, score_piece, summarize
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 
 AUTHORS = {"mean_pitch_accuracy": 0.999, "runs": 50, "perfect_runs": 48,
            "imperfect": {"rav_gib": 0.97, "haydn_7_3": 0.98}}
@@ -71,7 +71,7 @@ def paper_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _q
     for run in range(rc.paper_runs):
         chosen = rng.choice(len(pieces), rc.paper_pieces, replace=False)
         learned = [dataclasses.replace(pieces[i], tracks=pieces[i].tracks[:1]) for i in chosen]
-        network = memorize(Network.empty(), learned, cfg)
+        network = grow(Network.empty(), learned, cfg)
         cue = int(rng.integers(rc.paper_pieces))
         recalled = recall_titles(network, [cue], cfg)[0]
         score = score_piece(learned[cue], recalled, cfg)[0]
@@ -92,7 +92,7 @@ def paper_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _q
 
 
 def recall_scores(network: Network, pieces: Sequence[Piece], cfg: Config,
-                  host: HostNetwork | None = None, timing: bool = True) -> list[TrackScore]:
+                  host: NetworkIndex | None = None, timing: bool = True) -> list[TrackScore]:
     """Title-cued recall of every given (memorized) piece, scored per track."""
     by_title = {p.title: p for p in pieces}
     titles = [t for t in network.titles if t in by_title]
@@ -136,7 +136,7 @@ def _occurs_at(piece: Piece, layer: int, column: int, fragment: Fragment) -> boo
 
 
 def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Sequence[Piece],
-                      cfg: Config, host: HostNetwork | None = None,
+                      cfg: Config, host: NetworkIndex | None = None,
                       progress: Progress = _quiet) -> dict:
     """Identification of random fragments of memorized and of held-out pieces.
 
@@ -146,7 +146,7 @@ def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Se
 
     **Returns:** ``{"fragments": [...], "by_length": [...], "summary": {...}}``.
     """
-    host = host or HostNetwork(network)
+    host = host or NetworkIndex(network)
     rc = cfg.recall
     rng = np.random.default_rng(rc.seed + 1)
     rows = []
@@ -214,7 +214,7 @@ def sweep_metrics(network: Network, pieces: Sequence[Piece], cfg: Config) -> dic
     fragments of the memorized pieces: the true title wins or ties), with
     ``episodic_unknown_rate``.
     """
-    host = HostNetwork(network)
+    host = NetworkIndex(network)
     summary = summarize(recall_scores(network, pieces, cfg, host=host))
     episodic = episodic_protocol(network, pieces, [], cfg, host=host)["summary"]
     return {"pitch_accuracy": summary.get("pitch_weighted"),
@@ -266,7 +266,7 @@ def capacity_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress =
     rows = []
     for n in sorted({min(int(x), len(pieces)) for x in cfg.recall.capacity_sizes.split(",")}):
         subset = [pieces[i] for i in order[:n]]
-        network = memorize(Network.empty(), subset, cfg)
+        network = grow(Network.empty(), subset, cfg)
         t0 = time.perf_counter()
         summary = summarize(recall_scores(network, subset, cfg, timing=False))
         weights = np.asarray(network.synapses.weight)[: network.synapses.n]
@@ -434,7 +434,7 @@ def run_full(network: Network, memorized: Sequence[Piece], held_out: Sequence[Pi
     episodic_by_length.csv, tempo.csv and the PNGs)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    host = HostNetwork(network)
+    host = NetworkIndex(network)
     t0 = time.perf_counter()
     scores = recall_scores(network, memorized, cfg, host)
     rows = [s.row() for s in scores]

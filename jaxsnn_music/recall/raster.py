@@ -37,8 +37,9 @@ from jaxsnn_music.network.synapses import DURATION, PITCH
 from jaxsnn_music.recall.cued import title_index
 from jaxsnn_music.recall.pacemaker import Pacemaker, release_times
 from jaxsnn_music.recall.readout import ColumnReadOut
-from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller, RecallState, Rows, dense_weights
-from jaxsnn_music.recall.tables import HostNetwork, row_bucket
+from jaxsnn_music.recall.simulate import (N_DURATION, N_PITCH, ColumnSynapses, Recaller, RecallState,
+                                          dense_weights)
+from jaxsnn_music.recall.index import NetworkIndex, row_bucket
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -103,7 +104,7 @@ def _passed_on(output: ColumnReadOut | None, raster, out):
 
 
 @eqx.filter_jit
-def _record_chunk(recaller: Recaller, state: RecallState, rows_p: Rows, rows_d: Rows,
+def _record_chunk(recaller: Recaller, state: RecallState, rows_p: ColumnSynapses, rows_d: ColumnSynapses,
                   goal_p, goal_d):
     """Scan some columns of one recall; return every window's full rasters and reports."""
 
@@ -130,7 +131,7 @@ def _record_chunk(recaller: Recaller, state: RecallState, rows_p: Rows, rows_d: 
 
 
 def record_recall(network: Network, title: str | int, cfg: Config, columns: int | None = None,
-                  layers: Sequence[int] | None = None, host: HostNetwork | None = None,
+                  layers: Sequence[int] | None = None, host: NetworkIndex | None = None,
                   recaller: Recaller | None = None) -> RecallRaster:
     """Title-cued recall of one title, keeping every spike.
 
@@ -147,7 +148,7 @@ def record_recall(network: Network, title: str | int, cfg: Config, columns: int 
 
     **Returns:** a :class:`RecallRaster`; the title's raster covers the longest recorded track.
     """
-    host = host or HostNetwork(network)
+    host = host or NetworkIndex(network)
     t = title_index(network, title)
     recaller = recaller or Recaller.from_config(cfg)
     pitch_readout = ColumnReadOut.from_config(cfg)
@@ -164,7 +165,7 @@ def record_recall(network: Network, title: str | int, cfg: Config, columns: int 
             m = min(chunk, n - c0)
             size = row_bucket(max(int(host.row_counts(layer, PITCH, c0, m).max(initial=0)),
                                   int(host.row_counts(layer, DURATION, c0, m).max(initial=0))))
-            rows = [Rows(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, m, size).items()})
+            rows = [ColumnSynapses(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, m, size).items()})
                     for s in (PITCH, DURATION)]
             goal = [jnp.asarray(host.goal_weights(np.array([t]), layer, s, c0, m)[:, 0])
                     for s in (PITCH, DURATION)]

@@ -80,7 +80,7 @@ SILENT = jnp.inf
 """First-spike time of a neuron that did not fire."""
 
 
-class Rows(eqx.Module):
+class ColumnSynapses(eqx.Module):
     """Sequential synapses into one column (``[rows]``; padding rows have weight 0)."""
 
     delay: Int[Array, "*columns rows"]
@@ -89,7 +89,7 @@ class Rows(eqx.Module):
     weight: Float[Array, "*columns rows"]
 
 
-def dense_weights(rows: Rows, n_delays: int, neurons: int) -> Float[Array, "delays_pre post"]:
+def dense_weights(rows: ColumnSynapses, n_delays: int, neurons: int) -> Float[Array, "delays_pre post"]:
     """``W[(d - 1) * neurons + i, j]``: the weight from neuron ``i`` of column ``k - d`` to ``j``."""
     w = jnp.zeros((n_delays * neurons, neurons), jnp.float32)
     delay = rows.delay.astype(jnp.int32)
@@ -322,8 +322,8 @@ class Recaller(eqx.Module):
 class ChunkInputs(eqx.Module):
     """Per column of a chunk: the layer's sequential rows and each recall's goal weights."""
 
-    rows_pitch: Rows  # [columns, rows]
-    rows_duration: Rows  # [columns, rows]
+    rows_pitch: ColumnSynapses  # [columns, rows]
+    rows_duration: ColumnSynapses  # [columns, rows]
     goal_pitch: Float[Array, "columns batch 129"]
     goal_duration: Float[Array, "columns batch 64"]
     active: Bool[Array, "columns batch"]

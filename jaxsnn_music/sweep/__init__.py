@@ -1,7 +1,7 @@
 """Sweeps: many trials of memorize -> recall -> scores, on one machine or many.
 
 The data path of a trial is the project's straight line (config -> corpus ->
-:func:`~jaxsnn_music.network.memorize` -> recall -> scores); a sweep runs it for
+:func:`~jaxsnn_music.network.growth` -> recall -> scores); a sweep runs it for
 many configs. A sweep is a standard W&B sweep YAML file (``sweeps/*.yaml``)
 whose parameter names are our dotted config keys (``network.n_delays``) plus a
 few trial keys (``trial.pieces``, ``trial.preset``, ``trial.seed``); see

@@ -207,7 +207,7 @@ class DefaultTrial:
         return [loaded[int(i)] for i in indices]
 
     def __call__(self, cfg: Config, params: dict[str, Any]) -> dict[str, Any]:
-        from jaxsnn_music.network import Network, memorize
+        from jaxsnn_music.network import Network, grow
 
         pieces = self.pieces(cfg, params)
         seconds = 0.0
@@ -215,7 +215,7 @@ class DefaultTrial:
         def learn():
             nonlocal seconds
             t0 = time.perf_counter()
-            network = memorize(Network.empty(), pieces, cfg)
+            network = grow(Network.empty(), pieces, cfg)
             network.synapses.count.block_until_ready()
             seconds = time.perf_counter() - t0
             return network

@@ -15,7 +15,7 @@ thresholds: the cue is input, not part of what is tuned). It is then spoiled
 
 :class:`CueSource` draws positions from a set of titles (the tuning titles, or
 the held-out ones) and builds the batches of :mod:`.dynamics` from the
-network's lookups (:class:`~jaxsnn_music.recall.tables.HostNetwork`) and the
+network's lookups (:class:`~jaxsnn_music.recall.index.NetworkIndex`) and the
 stored pieces.
 """
 
@@ -34,8 +34,8 @@ from jaxsnn_music.errors import UserError
 from jaxsnn_music.events import Piece, TrackEvents
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import DURATION, PITCH
-from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller, Rows, dense_weights
-from jaxsnn_music.recall.tables import HostNetwork, row_bucket
+from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller, ColumnSynapses, dense_weights
+from jaxsnn_music.recall.index import NetworkIndex, row_bucket
 from jaxsnn_music.tune.dynamics import CueBatch
 
 
@@ -78,9 +78,9 @@ class CueSource:
     """
 
     def __init__(self, network: Network, pieces: Sequence[Piece], cfg: Config,
-                 host: HostNetwork | None = None):
+                 host: NetworkIndex | None = None):
         self.cfg = cfg
-        self.host = host or HostNetwork(network)
+        self.host = host or NetworkIndex(network)
         self.d = cfg.network.n_delays
         self.recaller = Recaller.from_config(cfg)
         by_title = {p.title: p for p in pieces}
@@ -176,7 +176,7 @@ class CueSource:
             size = row_bucket(max(int(self.host.row_counts(p.layer, subnet, p.start, columns)
                                       .max(initial=0)) for p in positions))
             rows = [self.host.rows(p.layer, subnet, p.start, columns, size) for p in positions]
-            stacked = Rows(**{k: jnp.asarray(np.stack([r[k] for r in rows], axis=1))
+            stacked = ColumnSynapses(**{k: jnp.asarray(np.stack([r[k] for r in rows], axis=1))
                               for k in ("delay", "pre", "post", "weight")})
             data[f"weights_{name}"] = _dense(stacked, self.d, n).astype(dtype)
             goal = np.concatenate([self.host.goal_weights(np.array([p.title]), p.layer, subnet,
@@ -193,5 +193,5 @@ class CueSource:
 
 
 @eqx.filter_jit
-def _dense(rows: Rows, n_delays: int, neurons: int):
+def _dense(rows: ColumnSynapses, n_delays: int, neurons: int):
     return jax.vmap(jax.vmap(lambda r: dense_weights(r, n_delays, neurons)))(rows)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxsnn_music.config import Config
-from jaxsnn_music.recall.cued import Unit, recall_units
+from jaxsnn_music.recall.cued import CuedTrack, recall_units
 from jaxsnn_music.recall.simulate import Recaller
 from jaxsnn_music.tune.cues import CueSource, Position
 
@@ -37,7 +37,7 @@ def score_cued(source: CueSource, positions: Sequence[Position], cues: tuple[np.
     units = []
     for i, p in enumerate(positions):
         n = min(columns, source.tracks[(p.title, p.layer)].n_events - p.start)
-        units.append(Unit(p.title if cfg.tune.title_cue else -1, p.layer, p.start, n,
+        units.append(CuedTrack(p.title if cfg.tune.title_cue else -1, p.layer, p.start, n,
                           cues[0][i], cues[1][i]))
     tracks = recall_units(source.host, units, cfg, recaller)
     pitch, first, duration, head = [], [], [], []

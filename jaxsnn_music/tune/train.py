@@ -39,9 +39,9 @@ from jaxsnn_music.checkpoint import jsonable
 from jaxsnn_music.config import Config
 from jaxsnn_music.errors import CheckpointError
 from jaxsnn_music.events import Piece
-from jaxsnn_music.memorize_run import _first_difference
+from jaxsnn_music.resumable import _first_difference
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.recall.tables import HostNetwork
+from jaxsnn_music.recall.index import NetworkIndex
 from jaxsnn_music.sweep.tracking import Tracker
 from jaxsnn_music.tune.cues import CueSource
 from jaxsnn_music.tune.delay_readout import initial_sigma, sigma_at
@@ -157,7 +157,7 @@ def evaluate_cues(source: CueSource, titles: Sequence[int], cfg: Config,
 
 def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path,
          source_checkpoint: str = "", restart: bool = False, progress: Progress = _quiet,
-         host: HostNetwork | None = None) -> dict[str, Any]:
+         host: NetworkIndex | None = None) -> dict[str, Any]:
     """Tune thresholds and delays of a memorized network for robust cued recall.
 
     **Arguments:**

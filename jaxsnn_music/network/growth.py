@@ -1,8 +1,8 @@
-"""Memorize pieces: events -> padded segments -> compiled learning -> merged network.
+"""Grow a network by pieces: events -> padded segments -> compiled learning -> merged network.
 
-:func:`memorize` is the public entry point; :func:`learn` is the step below it
+:func:`grow` is the entry point; :func:`learn` is the step below it
 that returns the raw weight changes, goal links and (optionally) every spike,
-which tests compare with an independent simulation. :func:`memorize_one_by_one`
+which tests compare with an independent simulation. :func:`grow_one_by_one`
 learns the same pieces one after another (one piece per call).
 """
 
@@ -125,7 +125,7 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
         if record_spikes else None)
 
 
-def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
+def grow(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
              devices: Sequence[jax.Device] | None = None) -> Network:
     """Learn ``pieces`` into ``network`` (all in parallel) and return the grown network.
 
@@ -158,9 +158,9 @@ def memorize(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkCon
                    network.titles + tuple(p.title for p in pieces))
 
 
-def memorize_one_by_one(network: Network, pieces: Sequence[Piece],
+def grow_one_by_one(network: Network, pieces: Sequence[Piece],
                         cfg: Config | NetworkConfig) -> Network:
-    """The same learning, one piece per :func:`memorize` call (bounds clip after each)."""
+    """The same learning, one piece per :func:`grow` call (bounds clip after each)."""
     for piece in pieces:
-        network = memorize(network, [piece], cfg)
+        network = grow(network, [piece], cfg)
     return network

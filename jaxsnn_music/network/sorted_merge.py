@@ -1,7 +1,7 @@
 """Merging a chunk of rows into a big sorted table, at the cost of the chunk.
 
 The synapse store and the goal links are tables sorted by a key, with distinct
-keys. Every :func:`~jaxsnn_music.network.memorize` call adds a chunk of new rows
+keys. Every :func:`~jaxsnn_music.network.grow` call adds a chunk of new rows
 to them. Sorting the table and the chunk together again costs the whole table
 every time, so a corpus learned in many chunks paid for the table many times
 over. Here only the chunk is sorted (on the host, with NumPy); it is then

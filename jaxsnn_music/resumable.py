@@ -3,13 +3,13 @@
 The step between the corpus and a finished checkpoint, for runs long enough to
 be interrupted. Pieces are cut into chunks of ``memorize.chunk_pieces`` in
 corpus order and merged into the network one chunk after another
-(:func:`~jaxsnn_music.network.memorize`). After every chunk but the last the
+(:func:`~jaxsnn_music.network.growth`). After every chunk but the last the
 network is saved to ``OUT/progress/step_NNNNNN`` (a full checkpoint, see
 :mod:`jaxsnn_music.checkpoint`); the last chunk is saved as the run's result in
 ``OUT`` itself, and ``OUT/progress`` is then removed.
 
 **Resuming gives the identical network.** A run computes
-``net_k = memorize(net_{k-1}, chunk_k)`` with chunk boundaries fixed by the
+``net_k = grow(net_{k-1}, chunk_k)`` with chunk boundaries fixed by the
 corpus and ``chunk_pieces``, whether or not it was interrupted. A step stores
 ``net_k`` bit for bit (every array, its padding and dtype; the titles), and
 :func:`memorize` is a deterministic function of its inputs, so continuing from
@@ -40,7 +40,7 @@ from jaxsnn_music import checkpoint
 from jaxsnn_music.config import Config
 from jaxsnn_music.errors import CheckpointError, CorpusError
 from jaxsnn_music.events import N_PITCH_CLASSES, Piece
-from jaxsnn_music.network import Network, memorize
+from jaxsnn_music.network import Network, grow
 
 PROGRESS = checkpoint.PROGRESS
 _STEP_PREFIX = "step_"
@@ -207,7 +207,7 @@ def memorize_corpus(pieces: Sequence[Piece], cfg: Config, out: str | Path, resta
     for k in range(chunks_done, len(bounds)):
         lo, hi = bounds[k]
         t0 = time.perf_counter()
-        network = jax.block_until_ready(memorize(network, pieces[lo:hi], cfg))
+        network = jax.block_until_ready(grow(network, pieces[lo:hi], cfg))
         t1 = time.perf_counter()
         learn_s += t1 - t0
         run = {"run": {"pieces_done": hi, "chunks_done": k + 1, "chunks": len(bounds)}}

@@ -1,6 +1,6 @@
 """The network seen from the host: the lookups recall and identification need.
 
-:class:`HostNetwork` keeps NumPy copies of the sorted synapse store and goal
+:class:`NetworkIndex` keeps NumPy copies of the sorted synapse store and goal
 links with one int64 key per row, so that "the sequential rows into column
 ``k`` of a layer", "the goal links of a title in a column range" or "does a
 synapse ``(column, delay, pre, post)`` exist" are binary searches. It builds
@@ -48,7 +48,7 @@ def row_bucket(n: int) -> int:
     return size
 
 
-class HostNetwork:
+class NetworkIndex:
     """NumPy lookups into a :class:`~jaxsnn_music.network.Network`.
 
     **Arguments:**
