@@ -4,7 +4,7 @@
    into memorized pieces and ``--held-out-share`` held-out ones; the memorized ones go
    into one network. ``recall.fragments_per_length`` fragments per length
    (``recall.fragment_lengths``) at random positions of memorized and of held-out
-   pieces are identified (``jaxsnn_music.recall.evaluate.episodic_protocol``). Reported:
+   pieces are identified (``jaxsnn_music.evaluate.episodic_protocol``). Reported:
    top-1 accuracy against fragment length, memorized against held-out (a held-out
    fragment must come back *unknown*), and against the fragment's position inside
    its track (first, middle, last third).
@@ -70,7 +70,7 @@ def _shares(rows: list[dict]) -> dict:
 
 
 def sample(ctx: common.Context, preset: str) -> dict:
-    from jaxsnn_music.recall.evaluate import episodic_protocol
+    from jaxsnn_music.evaluate import episodic_protocol
     from jaxsnn_music.recall.index import NetworkIndex
 
     cfg = ctx.config(preset)
@@ -116,7 +116,7 @@ def paper_setting(ctx: common.Context) -> dict:
     sums of shared transitions can outweigh the title after a replayed fragment."""
     from jaxsnn_music.config import load_config
     from jaxsnn_music.recall.episodic import Fragment, identify
-    from jaxsnn_music.recall.evaluate import sample_fragments
+    from jaxsnn_music.evaluate import sample_fragments
     from jaxsnn_music.recall.index import NetworkIndex
 
     setting = {**PAPER_SETTING, **(QUICK_PAPER_SETTING if ctx.quick else {})}

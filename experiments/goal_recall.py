@@ -45,7 +45,7 @@ def add_arguments(parser) -> None:
 
 
 def run(ctx: common.Context) -> dict:
-    from jaxsnn_music.recall.evaluate import AUTHORS, run_capacity, run_full, run_paper
+    from jaxsnn_music.evaluate import AUTHORS, run_capacity, run_full, run_paper
 
     result: dict = {"authors": AUTHORS}
     if not ctx.args.no_paper:

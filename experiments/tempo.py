@@ -39,7 +39,7 @@ def run(ctx: common.Context) -> dict:
     import pretty_midi
 
     from jaxsnn_music.recall.cued import recall_title
-    from jaxsnn_music.recall.evaluate import tempo_protocol
+    from jaxsnn_music.evaluate import tempo_protocol
     from jaxsnn_music.recall.pacemaker import time_piece, write_recall
     from jaxsnn_music.recall.raster import timing_raster
 

@@ -193,7 +193,7 @@ def evaluate(checkpoint, protocol, out, held_out, selection, piano_midi, cache_d
     from jaxsnn_music.config import load_config
     from jaxsnn_music.corpus.sources import resolve_items
     from jaxsnn_music.errors import UserError
-    from jaxsnn_music.recall.evaluate import run_capacity, run_full, run_paper
+    from jaxsnn_music.evaluate import run_capacity, run_full, run_paper
 
     network, cfg, manifest = _restore(checkpoint, overrides)
     say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))

@@ -27,7 +27,7 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
     from jaxsnn_music.corpus.sources import resolve_items
     from jaxsnn_music.resumable import memorize_corpus
     from jaxsnn_music.recall import Fragment, identify, recall_title, summarize, time_piece, write_recall
-    from jaxsnn_music.recall.evaluate import recall_scores
+    from jaxsnn_music.evaluate import recall_scores
 
     t0 = time.perf_counter()
     cfg = load_config(preset, config_path, list(overrides))

@@ -10,7 +10,6 @@ The data path's step after the checkpoint, one concept per module:
 - :mod:`.pacemaker`: pacemaker and striatal timing neurons -> onsets -> MIDI.
 - :mod:`.episodic`: identify a fragment (or call it unknown) and continue it.
 - :mod:`.scores`: pitch, duration and onset accuracy.
-- :mod:`.evaluate`: the ``paper`` and ``full`` protocols, JSON/CSV/PNG out.
 """
 
 from jaxsnn_music.recall.cued import (

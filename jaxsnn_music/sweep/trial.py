@@ -122,10 +122,10 @@ class NetworkCache:
 
 
 def recall_evaluator() -> Callable[..., dict[str, Any]] | None:
-    """:func:`jaxsnn_music.recall.evaluate.sweep_metrics` (``(network, pieces, cfg) -> metrics``),
+    """:func:`jaxsnn_music.evaluate.sweep_metrics` (``(network, pieces, cfg) -> metrics``),
     or None where the recall package is not installed."""
     try:
-        from jaxsnn_music.recall.evaluate import sweep_metrics
+        from jaxsnn_music.evaluate import sweep_metrics
     except ImportError:
         return None
     return sweep_metrics
