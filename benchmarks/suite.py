@@ -39,11 +39,9 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,14 +51,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from numpy_reference import compare, learn_reference  # noqa: E402
 
-import jaxsnn_music  # noqa: E402
-from jaxsnn_music.checkpoint import jsonable, size_on_disk  # noqa: E402
+from jaxsnn_music.checkpoint import size_on_disk  # noqa: E402
 from jaxsnn_music.config import Config, load_config, parse_assignment  # noqa: E402
 from jaxsnn_music.corpus.cache import ParseCache  # noqa: E402
 from jaxsnn_music.corpus.load import load_corpus  # noqa: E402
@@ -70,6 +66,7 @@ from jaxsnn_music.resumable import memorize_corpus, network_counts  # noqa: E402
 from jaxsnn_music.network import Network, grow, trace_counts  # noqa: E402
 from jaxsnn_music.network.layout import batch_size, segment_pieces  # noqa: E402
 from jaxsnn_music.network.learn import Learner, learn_batch  # noqa: E402
+from jaxsnn_music.records import jsonable, machine  # noqa: E402
 
 SECTIONS = ("compile", "pieces", "lengths", "chunks", "corpus_run", "numpy", "recall")
 
@@ -137,30 +134,6 @@ def events_of(pieces: Sequence[Piece]) -> int:
 
 def rate(events: int, seconds: float) -> float:
     return events / seconds if seconds > 0 else math.nan
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        model = next((line.split(":", 1)[1].strip() for line in
-                      Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "")
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(jaxsnn_music.__file__).parent, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    devices = jax.devices()
-    return {"platform": platform.platform(), "machine": platform.machine(), "cpu_model": model,
-            "cpu_count": os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "python": platform.python_version(), "numpy": np.__version__, "jax": jax.__version__,
-            "jaxlib": jaxlib.__version__, "backend": jax.default_backend(),
-            "devices": [str(d) for d in devices], "device_kind": devices[0].device_kind,
-            "gpu": any(d.platform == "gpu" for d in devices),
-            "package": str(Path(jaxsnn_music.__file__).parent), "git_commit": commit,
-            "load_average_at_start": list(os.getloadavg())}
 
 
 # -- pieces --------------------------------------------------------------------------------

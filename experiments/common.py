@@ -24,9 +24,7 @@ import argparse
 import csv
 import dataclasses
 import json
-import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +41,7 @@ import numpy as np  # noqa: E402
 from jaxsnn_music.config import PRESETS, Config, load_config  # noqa: E402
 from jaxsnn_music.errors import UserError  # noqa: E402
 from jaxsnn_music.events import Piece  # noqa: E402
+from jaxsnn_music.records import jsonable, machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "results" / "reproduce"
@@ -238,23 +237,6 @@ def pick(pieces: Sequence[Piece], title: str | None) -> Piece:
 # -- output -----------------------------------------------------------------------------------
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as strict JSON (numpy scalars and arrays to Python, non-finite floats to text)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def write_json(path: Path, data: Any) -> Path:
     path.write_text(json.dumps(jsonable(data), indent=1))
     return path
@@ -286,25 +268,6 @@ def save_figure(fig, path: Path) -> Path:
     fig.savefig(path, dpi=FIGURE_DPI)
     pyplot().close(fig)
     return path
-
-
-def machine() -> dict[str, Any]:
-    """The machine a result was measured on."""
-    import jax
-    import psutil
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "arch": platform.machine(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "jax": jax.__version__,
-            "devices": [str(d) for d in jax.devices()], "platform": platform.platform()}
 
 
 def pct(x: float | None, digits: int = 1) -> str:

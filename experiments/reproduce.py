@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     text = table(summaries)
     (args.out / "summary.md").write_text(
         f"# Reproduction summary\n\n{text}\n\nTotal wall time {total:.0f} s ({total / 60:.1f} min) on "
-        f"{summary['machine']['cpu']} ({summary['machine']['cores']} cores, "
+        f"{summary['machine']['cpu_model']} ({summary['machine']['cpu_count']} cores, "
         f"{summary['machine']['memory_gib']} GiB), jax {summary['machine']['jax']}.\n")
     print()
     print(text)

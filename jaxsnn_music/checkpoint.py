@@ -55,6 +55,7 @@ from jaxsnn_music.events import Piece
 from jaxsnn_music.network.goal import empty_links
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import SynapseStore
+from jaxsnn_music.records import jsonable
 
 FORMAT_VERSION = 1
 """Bump when the layout or the manifest's meaning changes; older formats are refused."""
@@ -70,18 +71,6 @@ def corpus_manifest(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
     """What was learned, per piece: title, source, sha256 of the file, events per track."""
     return [{"title": p.title, "source": p.source, "sha256": p.sha256,
              "events": [t.n_events for t in p.tracks]} for p in pieces]
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with non-finite floats as strings, so manifests are strict JSON
-    (``w_max = inf`` is a real setting) and compare equal after a round trip."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def _sha256(path: Path) -> str:

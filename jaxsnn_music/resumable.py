@@ -41,6 +41,7 @@ from jaxsnn_music.config import Config
 from jaxsnn_music.errors import CheckpointError, CorpusError
 from jaxsnn_music.events import N_PITCH_CLASSES, Piece
 from jaxsnn_music.network import Network, grow
+from jaxsnn_music.records import jsonable
 
 PROGRESS = checkpoint.PROGRESS
 _STEP_PREFIX = "step_"
@@ -73,7 +74,7 @@ def chunk_bounds(n_pieces: int, chunk_pieces: int) -> list[tuple[int, int]]:
 def _identity(config: dict[str, Any], corpus: list[dict[str, Any]]) -> dict[str, Any]:
     """The part of a run's manifest that decides its result: the sections that learning
     reads, and the pieces' content (not where their files lie)."""
-    config = checkpoint.jsonable(config)
+    config = jsonable(config)
     learning = {section: dict(config.get(section) or {}) for section in _LEARNING_SECTIONS}
     learning["memorize"].pop("keep_checkpoints", None)
     return {"config": learning,

@@ -59,7 +59,7 @@ def test_every_experiment_writes_json_csv_and_figures(run):
         for figure in s["figures"]:
             assert Path(figure).stat().st_size > 10_000
             assert (out / "figures" / Path(figure).name).is_file()
-    assert summary["machine"]["cores"] >= 1 and summary["total_seconds"] > 0
+    assert summary["machine"]["cpu_count"] >= 1 and summary["total_seconds"] > 0
     assert (out / "summary.md").read_text().count("|") > 20
 
 

@@ -1,4 +1,10 @@
-"""Evaluation protocols: recall accuracy, identification, tempo; JSON, CSV and PNG out.
+"""Evaluation protocols: data in, numbers out.
+
+Each protocol is a pure function of pieces, a config and (where it scores a network
+already memorized) a network; it returns plain dicts and lists. Memorizing a fresh
+network for a protocol happens here, not in :mod:`jaxsnn_music.recall`. Writing the
+results (:mod:`~jaxsnn_music.evaluate.writing`) and drawing them
+(:mod:`~jaxsnn_music.evaluate.plots`) are the next modules.
 
 Protocols (constants in the ``recall`` config section):
 
@@ -14,18 +20,15 @@ Protocols (constants in the ``recall`` config section):
 - ``capacity``: title-cued accuracy against the number of stored pieces (nested
   random subsets of the corpus, ``recall.capacity_sizes``, each memorized afresh).
 
-Each writes ``<protocol>.json`` (everything), CSV tables and PNG figures
-(matplotlib, Agg) into the output folder.
+:func:`sweep_metrics` condenses the ``full`` protocol's numbers into the scalars a
+sweep trial logs.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -50,6 +53,11 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _memorize_fresh(pieces: Sequence[Piece], cfg: Config) -> Network:
+    """A new, empty network that has memorized ``pieces`` (and nothing else)."""
+    return grow(Network.empty(), pieces, cfg)
+
+
 # -- protocol: paper --------------------------------------------------------------------
 
 
@@ -71,7 +79,7 @@ def paper_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _q
     for run in range(rc.paper_runs):
         chosen = rng.choice(len(pieces), rc.paper_pieces, replace=False)
         learned = [dataclasses.replace(pieces[i], tracks=pieces[i].tracks[:1]) for i in chosen]
-        network = grow(Network.empty(), learned, cfg)
+        network = _memorize_fresh(learned, cfg)
         cue = int(rng.integers(rc.paper_pieces))
         recalled = recall_titles(network, [cue], cfg)[0]
         score = score_piece(learned[cue], recalled, cfg)[0]
@@ -253,187 +261,25 @@ def tempo_protocol(network: Network, piece: Piece, cfg: Config,
     return {"title": piece.title, "events": recalled.n_events, "rates": rows}
 
 
-def capacity_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _quiet) -> dict:
-    """Title-cued recall accuracy of every stored track against the number of stored pieces.
+def full_protocol(network: Network, memorized: Sequence[Piece], held_out: Sequence[Piece],
+                  cfg: Config, progress: Progress = _quiet, episodic: bool = True) -> dict:
+    """Title-cued recall of every memorized track, episodic identification and tempo
+    fidelity, all from one memorized network (see the module docstring).
 
-    The subsets are nested (the first ``n`` pieces of one random order), so each size adds
-    pieces to the previous one.
+    **Arguments:**
 
-    **Returns:** ``{"sizes": [{"pieces", "tracks", "events", "pitch_weighted", ...}, ...]}``.
+    - `network`: the memorized network.
+    - `memorized`: the pieces it memorized (encoded with ``cfg``).
+    - `held_out`: pieces it never saw, for the false-known rate of identification.
+    - `cfg`: the config the network was memorized with.
+    - `episodic`: whether to run the identification part.
+
+    **Returns:** ``{"tracks": summary, "recall_seconds", "pieces": {...}, "track_rows": [...],
+    "episodic": {"summary", "by_length", "held_out_titles"}, "fragments": [...],
+    "tempo": {...}}``; ``track_rows`` (one per track) and ``fragments`` (one per identified
+    fragment) are the long tables, ``episodic`` and ``fragments`` only when asked for,
+    ``tempo`` (the longest piece under 2000 events) only when something was memorized.
     """
-    rng = np.random.default_rng(cfg.recall.seed + 2)
-    order = rng.permutation(len(pieces))
-    rows = []
-    for n in sorted({min(int(x), len(pieces)) for x in cfg.recall.capacity_sizes.split(",")}):
-        subset = [pieces[i] for i in order[:n]]
-        network = grow(Network.empty(), subset, cfg)
-        t0 = time.perf_counter()
-        summary = summarize(recall_scores(network, subset, cfg, timing=False))
-        weights = np.asarray(network.synapses.weight)[: network.synapses.n]
-        rows.append({"pieces": n, **{k: v for k, v in summary.items() if not k.endswith("_mean")},
-                     "max_weight": float(weights.max(initial=0.0)),
-                     "mean_weight": float(weights.mean()) if weights.size else 0.0,
-                     "recall_seconds": time.perf_counter() - t0})
-        progress(f"capacity: {n} pieces, pitch {summary.get('pitch_weighted', 0):.3f}")
-    return {"sizes": rows}
-
-
-def _plot_capacity(result: dict, out: Path) -> None:
-    plt = _figure()
-    rows = result["sizes"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    for name in ("pitch", "pitch_first", "duration"):
-        ax.plot([r["pieces"] for r in rows], [r[f"{name}_weighted"] * 100 for r in rows], "o-",
-                label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("pieces stored in one network")
-    ax.set_ylabel("title-cued accuracy (%, event-weighted)")
-    ax.set_ylim(-2, 102)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "capacity.png", dpi=120)
-    plt.close(fig)
-
-
-def _write_protocol(name: str, protocol: Callable[[], dict], cfg: Config, out: str | Path,
-                    tables: Callable[[dict], dict[str, list[dict]]],
-                    plot: Callable[[dict, Path], None]) -> dict:
-    """Run a protocol and write ``out/NAME.json`` (with its wall time and config), its CSV
-    tables (``{file name: rows}``) and its plot."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    result = protocol()
-    result["seconds"] = time.perf_counter() - t0
-    result["config"] = cfg.to_dict()
-    (out / f"{name}.json").write_text(json.dumps(_jsonable(result), indent=1))
-    for file_name, rows in tables(result).items():
-        _write_csv(out / file_name, rows)
-    plot(result, out)
-    return result
-
-
-def run_capacity(pieces: Sequence[Piece], cfg: Config, out: str | Path,
-                 progress: Progress = _quiet) -> dict:
-    """The ``capacity`` protocol, written to ``out`` (capacity.json, .csv, .png)."""
-    return _write_protocol("capacity", lambda: capacity_protocol(pieces, cfg, progress), cfg, out,
-                           lambda r: {"capacity.csv": r["sizes"]}, _plot_capacity)
-
-
-# -- output -------------------------------------------------------------------------------------
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _plot_paper(result: dict, out: Path) -> None:
-    plt = _figure()
-    pitch = [r["pitch"] * 100 for r in result["runs"]]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(range(1, len(pitch) + 1), pitch, color="tab:blue")
-    ax.axhline(AUTHORS["mean_pitch_accuracy"] * 100, color="tab:red", ls="--",
-               label=f"authors' mean {AUTHORS['mean_pitch_accuracy']:.1%}")
-    ax.set_ylim(min(90, min(pitch) - 2), 100.5)
-    ax.set_xlabel("run (title-cued recall after memorizing 5 pieces)")
-    ax.set_ylabel("pitch accuracy (%)")
-    ax.set_title(f"paper protocol: mean {np.mean(pitch):.2f} %, "
-                 f"{result['summary']['perfect_runs']}/{len(pitch)} at 100 %")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "paper.png", dpi=120)
-    plt.close(fig)
-
-
-def _plot_full(rows: list[dict], out: Path) -> None:
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for name in ("pitch", "pitch_first", "duration", "onset"):
-        values = [r[name] for r in rows if r[name] is not None]
-        if values:
-            ax.hist(np.array(values) * 100, bins=20, range=(0, 100), histtype="step", label=name)
-    ax.set_xlabel("accuracy per track (%)")
-    ax.set_ylabel("tracks")
-    ax.set_title("title-cued recall of every track")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "full_tracks.png", dpi=120)
-    plt.close(fig)
-
-
-def _plot_episodic(by_length: list[dict], out: Path) -> None:
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    for kind, key, label in (("memorized", "top1", "memorized: top-1 (ties count)"),
-                             ("memorized", "unknown", "memorized: called unknown"),
-                             ("held_out", "unknown", "held-out: called unknown")):
-        part = [r for r in by_length if r["kind"] == kind]
-        if part:
-            ax.plot([r["length"] for r in part], [r[key] * 100 for r in part], "o-", label=label)
-    ax.set_xscale("log", base=2)
-    lengths = sorted({r["length"] for r in by_length})
-    ax.set_xticks(lengths, [str(n) for n in lengths])
-    ax.set_xlabel("fragment length (events)")
-    ax.set_ylabel("%")
-    ax.set_ylim(-2, 102)
-    ax.set_title("episodic identification")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "episodic.png", dpi=120)
-    plt.close(fig)
-
-
-def _plot_tempo(result: dict, out: Path) -> None:
-    plt = _figure()
-    rows = result["rates"]
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    ax.loglog([r["pacemaker_hz"] for r in rows], [r["length_seconds"] for r in rows], "o-",
-              label="simulated")
-    hz = np.array([r["pacemaker_hz"] for r in rows])
-    ref = rows[0]["length_seconds"] * rows[0]["pacemaker_hz"]
-    ax.loglog(hz, ref / hz, "k--", lw=0.8, label="length ∝ 1 / rate")
-    ax.set_xticks(hz, [f"{h:g}" for h in hz])
-    ax.minorticks_off()
-    ax.set_xlabel("pacemaker rate (Hz)")
-    ax.set_ylabel("recalled length (s)")
-    ax.set_title(result["title"], fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "tempo.png", dpi=120)
-    plt.close(fig)
-
-
-def run_paper(pieces: Sequence[Piece], cfg: Config, out: str | Path,
-              progress: Progress = _quiet) -> dict:
-    """The ``paper`` protocol, written to ``out`` (paper.json, paper_runs.csv, paper.png)."""
-    def tables(result: dict) -> dict[str, list[dict]]:
-        return {"paper_runs.csv": [{k: v for k, v in r.items() if k != "memorized"}
-                                   for r in result["runs"]]}
-    return _write_protocol("paper", lambda: paper_protocol(pieces, cfg, progress), cfg, out,
-                           tables, _plot_paper)
-
-
-def run_full(network: Network, memorized: Sequence[Piece], held_out: Sequence[Piece],
-             cfg: Config, out: str | Path, progress: Progress = _quiet,
-             episodic: bool = True) -> dict:
-    """The ``full`` protocol, written to ``out`` (full.json, full_tracks.csv, episodic.csv,
-    episodic_by_length.csv, tempo.csv and the PNGs)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     host = NetworkIndex(network)
     t0 = time.perf_counter()
     scores = recall_scores(network, memorized, cfg, host)
@@ -448,34 +294,41 @@ def run_full(network: Network, memorized: Sequence[Piece], held_out: Sequence[Pi
                         "pitch_mean": _mean(np.mean([s.pitch for s in v]) for v in by_piece.values()),
                         "duration_mean": _mean(np.mean([s.duration for s in v])
                                                for v in by_piece.values())}
-    _write_csv(out / "full_tracks.csv", rows)
-    _plot_full(rows, out)
+    result["track_rows"] = rows
     if episodic:
         ep = episodic_protocol(network, memorized, held_out, cfg, host, progress)
         result["episodic"] = {"summary": ep["summary"], "by_length": ep["by_length"],
                               "held_out_titles": sorted({p.title for p in held_out})}
-        _write_csv(out / "episodic.csv", ep["fragments"])
-        _write_csv(out / "episodic_by_length.csv", ep["by_length"])
-        _plot_episodic(ep["by_length"], out)
+        result["fragments"] = ep["fragments"]
     if memorized:
         piece = max(memorized, key=lambda p: p.n_events if p.n_events < 2000 else 0)
-        tempo = tempo_protocol(network, piece, cfg)
-        result["tempo"] = tempo
-        _write_csv(out / "tempo.csv", tempo["rates"])
-        _plot_tempo(tempo, out)
-    result["seconds"] = time.perf_counter() - t0
-    result["config"] = cfg.to_dict()
-    (out / "full.json").write_text(json.dumps(_jsonable(result), indent=1))
+        result["tempo"] = tempo_protocol(network, piece, cfg)
     return result
 
 
-def _jsonable(value):
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+# -- protocol: capacity ------------------------------------------------------------------
+
+
+def capacity_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _quiet) -> dict:
+    """Title-cued recall accuracy of every stored track against the number of stored pieces.
+
+    The subsets are nested (the first ``n`` pieces of one random order), so each size adds
+    pieces to the previous one.
+
+    **Returns:** ``{"sizes": [{"pieces", "tracks", "events", "pitch_weighted", ...}, ...]}``.
+    """
+    rng = np.random.default_rng(cfg.recall.seed + 2)
+    order = rng.permutation(len(pieces))
+    rows = []
+    for n in sorted({min(int(x), len(pieces)) for x in cfg.recall.capacity_sizes.split(",")}):
+        subset = [pieces[i] for i in order[:n]]
+        network = _memorize_fresh(subset, cfg)
+        t0 = time.perf_counter()
+        summary = summarize(recall_scores(network, subset, cfg, timing=False))
+        weights = np.asarray(network.synapses.weight)[: network.synapses.n]
+        rows.append({"pieces": n, **{k: v for k, v in summary.items() if not k.endswith("_mean")},
+                     "max_weight": float(weights.max(initial=0.0)),
+                     "mean_weight": float(weights.mean()) if weights.size else 0.0,
+                     "recall_seconds": time.perf_counter() - t0})
+        progress(f"capacity: {n} pieces, pitch {summary.get('pitch_weighted', 0):.3f}")
+    return {"sizes": rows}

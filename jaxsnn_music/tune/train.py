@@ -35,13 +35,13 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
-from jaxsnn_music.checkpoint import jsonable
 from jaxsnn_music.config import Config
 from jaxsnn_music.errors import CheckpointError
 from jaxsnn_music.events import Piece
 from jaxsnn_music.resumable import _first_difference
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.recall.index import NetworkIndex
+from jaxsnn_music.records import jsonable
 from jaxsnn_music.sweep.tracking import Tracker
 from jaxsnn_music.tune.cues import CueSource
 from jaxsnn_music.tune.delay_readout import initial_sigma, sigma_at
