@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from jaxsnn_music.cli import main
+from jaxsnn_music.corpus.sources import SELECTIONS
 
 
 def run(*args):
@@ -19,10 +20,28 @@ def run(*args):
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["corpus"], ["corpus", "stats"], ["corpus", "fetch"]])
+@pytest.mark.parametrize("args", [[], ["corpus"], ["corpus", "stats"], ["corpus", "fetch"], ["run"],
+                                  ["memorize"], ["recall"], ["identify"], ["evaluate"], ["sweep"],
+                                  ["tune"]])
 def test_help_everywhere(args):
     code, out, _ = run(*args, "--help")
     assert code == 0 and "Usage:" in out
+
+
+def test_python_dash_m():
+    out = subprocess.run([sys.executable, "-m", "jaxsnn_music.cli", "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("Usage: jaxsnn-music ")
+
+
+@pytest.mark.parametrize("command", [["corpus", "stats"], ["run"], ["memorize"], ["sweep"]])
+def test_selections_come_from_the_corpus_sources(command):
+    """A selection added to jaxsnn_music.corpus.sources is offered by every corpus command."""
+    cmd = main
+    for name in command:
+        cmd = cmd.commands[name]
+    option = next(p for p in cmd.params if p.name == "selection")
+    assert list(option.type.choices) == list(SELECTIONS)
 
 
 @pytest.fixture()

@@ -12,7 +12,22 @@ from pathlib import Path
 
 import click
 
+from jaxsnn_music.cli.options import (config_options, quiet_option, read_corpus, selection_option,
+                                      user_errors)
+from jaxsnn_music.config import load_config
 
+
+@click.command("run")
+@click.option("--corpus", type=click.Path(exists=True), default=None,
+              help="A folder of MIDI files (default: --selection).")
+@selection_option(help="A named corpus (default: bach-chorales).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N pieces.")
+@click.option("--out", type=click.Path(file_okay=False), default="checkpoints/run",
+              show_default=True, help="Output folder.")
+@click.option("--fragment-length", type=click.IntRange(min=2), default=12, show_default=True)
+@quiet_option()
+@config_options
+@user_errors
 def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_length, quiet):
     """Memorize a corpus (default: the 371 embedded Bach chorales), recall one piece to MIDI,
     identify a fragment of another, and print title-recall scores for every piece.
@@ -21,27 +36,19 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
     import json
     import time
 
-    from jaxsnn_music.cli import load_config  # the one config object
-    from jaxsnn_music.corpus.cache import ParseCache
-    from jaxsnn_music.corpus.load import load_corpus
-    from jaxsnn_music.corpus.sources import resolve_items
-    from jaxsnn_music.resumable import memorize_corpus
-    from jaxsnn_music.recall import Fragment, identify, recall_title, summarize, time_piece, write_recall
     from jaxsnn_music.evaluate import recall_scores
+    from jaxsnn_music.recall import Fragment, identify, recall_title, summarize, time_piece, write_recall
+    from jaxsnn_music.resumable import memorize_corpus
 
     t0 = time.perf_counter()
     cfg = load_config(preset, config_path, list(overrides))
-    items = resolve_items(corpus, selection)[:limit]
-    report = load_corpus(items, cfg.encoding, cache=ParseCache(), progress=not quiet)
-    for title, reason in report.skipped:
-        click.echo(f"skipped {title}: {reason}", err=True)
-    pieces = report.pieces
+    pieces = read_corpus(cfg, corpus, selection, limit=limit, quiet=quiet).pieces
     out = Path(out)
-    run = memorize_corpus(pieces, cfg, out / "network")
-    network = run.network
+    memorized = memorize_corpus(pieces, cfg, out / "network")
+    network = memorized.network
     events = sum(p.n_events for p in pieces)
     click.echo(f"1. memorized {len(pieces)} pieces ({events:,} events) in "
-               f"{run.learn_seconds:.1f} s -> {out / 'network'}")
+               f"{memorized.learn_seconds:.1f} s -> {out / 'network'}")
 
     first = pieces[0]
     recalled = recall_title(network, first.title, cfg)
@@ -66,25 +73,3 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
                f"duration {summary['duration_weighted']:.1%}, onset "
                f"{summary.get('onset_weighted', float('nan')):.1%} -> {out / 'scores.json'}")
     click.echo(f"done in {time.perf_counter() - t0:.1f} s")
-
-
-def run_command() -> click.Command:
-    """The click command (built on demand: cli.py imports this module)."""
-    from jaxsnn_music.cli import _config_options, _user_errors
-
-    command = _user_errors(run)
-    command = _config_options(command)
-    for option in reversed([
-        click.option("--corpus", type=click.Path(exists=True), default=None,
-                     help="A folder of MIDI files (default: --selection)."),
-        click.option("--selection", type=click.Choice(["paper", "piano-midi", "bach-chorales"]),
-                     default=None, help="A named corpus (default: bach-chorales)."),
-        click.option("--limit", type=click.IntRange(min=1), default=None,
-                     help="Only the first N pieces."),
-        click.option("--out", type=click.Path(file_okay=False), default="checkpoints/run",
-                     show_default=True, help="Output folder."),
-        click.option("--fragment-length", type=click.IntRange(min=2), default=12, show_default=True),
-        click.option("--quiet", is_flag=True, help="No progress bar."),
-    ]):
-        command = option(command)
-    return click.command("run")(command)

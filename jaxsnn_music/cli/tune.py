@@ -12,20 +12,33 @@ from pathlib import Path
 
 import click
 
+from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, memorized_items,
+                                      quiet_option, read_corpus, restore_checkpoint, set_option,
+                                      user_errors)
 
+
+@click.command("tune")
+@checkpoint_option
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML file of config sections on top of the checkpoint's (tune.*).")
+@set_option(help="Override one config value, e.g. --set tune.steps=300 (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="The run folder, e.g. checkpoints/NAME-tuned.")
+@click.option("--restart", is_flag=True,
+              help="Delete an earlier run in OUT and start over (otherwise it is resumed).")
+@cache_dir_option(help="Parse cache folder.")
+@quiet_option(help="No progress messages.")
+@user_errors
 def tune(checkpoint, config_path, overrides, out, restart, cache_dir, quiet):
     """Tune firing thresholds and synaptic delays by surrogate gradients so that cued recall
     survives a perturbed cue (timing jitter, dropped and extra spikes; see the tune.* config
     keys). The memorized weights are not changed. Writes OUT/result.json and orbax
     checkpoints of the parameters to OUT/state (an interrupted run resumes)."""
-    from jaxsnn_music.checkpoint import restore
-    from jaxsnn_music.cli_recall import _corpus_pieces, _memorized_items
-    from jaxsnn_music.config import extend_config
     from jaxsnn_music.tune import tune as run
 
-    network, cfg, manifest = restore(checkpoint)
-    cfg = extend_config(cfg, config_path, overrides)
-    pieces = _corpus_pieces(_memorized_items(manifest), cfg, cache_dir, quiet)
+    network, cfg, manifest = restore_checkpoint(checkpoint, overrides, config_path)
+    pieces = read_corpus(cfg, items=memorized_items(manifest), cache_dir=cache_dir,
+                         quiet=quiet).pieces
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
     result = run(network, pieces, cfg, out, source_checkpoint=str(Path(checkpoint).resolve()),
                  restart=restart, progress=say)
@@ -38,27 +51,3 @@ def tune(checkpoint, config_path, overrides, out, restart, cache_dir, quiet):
         click.echo(f"  {cond:>9}: pitch {paper['pitch']:.1%} -> {tuned['pitch']:.1%}, duration "
                    f"{paper['duration']:.1%} -> {tuned['duration']:.1%} (paper -> tuned)")
     click.echo(f"-> {out}")
-
-
-def tune_command() -> click.Command:
-    """The ``tune`` command (a factory: :mod:`jaxsnn_music.cli` registers it)."""
-    from jaxsnn_music.cli import _user_errors
-
-    command = _user_errors(tune)
-    for option in reversed([
-        click.option("--checkpoint", required=True, type=click.Path(file_okay=False),
-                     help="A checkpoint folder written by `jaxsnn-music memorize`."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                     help="YAML file of config sections on top of the checkpoint's (tune.*)."),
-        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-                     help="Override one config value, e.g. --set tune.steps=300 (repeatable)."),
-        click.option("--out", required=True, type=click.Path(file_okay=False),
-                     help="The run folder, e.g. checkpoints/NAME-tuned."),
-        click.option("--restart", is_flag=True,
-                     help="Delete an earlier run in OUT and start over (otherwise it is resumed)."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                     help="Parse cache folder."),
-        click.option("--quiet", is_flag=True, help="No progress messages."),
-    ]):
-        command = option(command)
-    return click.command("tune")(command)

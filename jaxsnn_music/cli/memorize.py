@@ -1,9 +1,8 @@
 """``jaxsnn-music memorize``: a corpus in, a checkpoint out (resumable).
 
-The command is a thin shell around :func:`jaxsnn_music.memorize_run.memorize_corpus`:
-it loads the corpus (with the parse cache), shows a progress bar over pieces and
-chunks, and closes with a summary of the network. Heavy modules (JAX, orbax)
-are imported inside the command so that ``--help`` stays fast.
+A thin shell around :func:`jaxsnn_music.resumable.memorize_corpus`: it loads the
+corpus (with the parse cache), shows a progress bar over pieces and chunks, and
+closes with a summary of the network.
 """
 
 from __future__ import annotations
@@ -12,55 +11,25 @@ import time
 
 import click
 
-
-def _load_limited(corpus_dir, selection, piano_midi, cache_dir, no_cache, workers, quiet, limit, cfg):
-    """The corpus's first `limit` files (before parsing, so a small run reads little)."""
-    from jaxsnn_music.corpus.cache import ParseCache
-    from jaxsnn_music.corpus.load import load_corpus
-    from jaxsnn_music.corpus.sources import resolve_items
-
-    items = resolve_items(corpus_dir, selection, piano_midi)
-    if limit is not None:
-        items = items[:limit]
-    cache = None if no_cache else ParseCache(cache_dir)
-    report = load_corpus(items, cfg.encoding, cache=cache, workers=workers, progress=not quiet)
-    for title, reason in report.skipped:
-        click.echo(f"skipped {title}: {reason}", err=True)
-    return report
+from jaxsnn_music.cli.options import (config_options, corpus_options, corpus_path_option,
+                                      read_corpus, user_errors)
 
 
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / 2**20:,.1f} MiB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:,.0f} KiB"
 
 
-def memorize_command() -> click.Command:
-    """The ``memorize`` command, with the options it shares with the other commands.
-
-    A factory rather than a decorated function: the shared options live in
-    :mod:`jaxsnn_music.cli`, which registers this command when it is imported,
-    and importing it from here at import time would be circular under
-    ``python -m jaxsnn_music.cli``.
-    """
-    from jaxsnn_music.cli import _config_options, _corpus_options, _user_errors
-
-    command = _config_options(_corpus_options(_user_errors(memorize)))
-    for option in reversed(_OPTIONS):
-        command = option(command)
-    return click.command("memorize")(command)
-
-
-_OPTIONS = [
-    click.option("--corpus", "corpus_dir", type=click.Path(), default=None,
-                 help="A folder of MIDI files (searched recursively) or one file."),
-    click.option("--limit", type=click.IntRange(min=1), default=None,
-                 help="Only the corpus's first N files (in title order)."),
-    click.option("--out", required=True, type=click.Path(),
-                 help="The checkpoint folder, e.g. checkpoints/NAME (progress goes to OUT/progress)."),
-    click.option("--restart", is_flag=True,
-                 help="Delete an earlier run in OUT and start over (otherwise it is resumed)."),
-]
-
-
+@click.command("memorize")
+@corpus_path_option()
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the corpus's first N files (in title order).")
+@click.option("--out", required=True, type=click.Path(),
+              help="The checkpoint folder, e.g. checkpoints/NAME (progress goes to OUT/progress).")
+@click.option("--restart", is_flag=True,
+              help="Delete an earlier run in OUT and start over (otherwise it is resumed).")
+@config_options
+@corpus_options
+@user_errors
 def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, no_cache,
              workers, quiet, preset, config_path, overrides):
     """Memorize a corpus (--corpus DIR or --selection NAME, as for `corpus stats`) into a
@@ -76,11 +45,11 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
     from jaxsnn_music.checkpoint import size_on_disk
     from jaxsnn_music.config import load_config
     from jaxsnn_music.events import N_PITCH_CLASSES
-    from jaxsnn_music.memorize_run import memorize_corpus, network_counts
+    from jaxsnn_music.resumable import memorize_corpus, network_counts
 
     cfg = load_config(preset, config_path, list(overrides))
-    loaded = _load_limited(corpus_dir, selection, piano_midi, cache_dir, no_cache, workers, quiet,
-                           limit, cfg)
+    loaded = read_corpus(cfg, corpus_dir, selection, piano_midi, limit=limit, cache_dir=cache_dir,
+                         no_cache=no_cache, workers=workers, quiet=quiet)
     bar = tqdm(total=len(loaded.pieces), desc="memorizing", unit="piece", disable=quiet)
 
     def on_progress(done, chunks_done, chunks):
