@@ -32,15 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from jaxsnn_music.config import Config
+from jaxsnn_music.config import Config, learned_keys
 from jaxsnn_music.sweep.spec import SweepError, SweepSpec
 
-RECALL_ONLY_NETWORK_KEYS = ("title_current_recall", "facilitation_sequential", "facilitation_goal",
-                            "facilitation_window_ms", "facilitation_cap", "facilitation_reset")
-"""Network keys that only recall reads; every other key (and any key added later) is
-assumed to change learning, so a new key can only cost a cache miss, never a wrong reuse."""
 CONFIG_SECTIONS_FOR_LEARNING = ("encoding", "network")
-"""Sections whose values decide the memorized network (``recall`` and others do not)."""
+"""Sections whose learned keys (:func:`~jaxsnn_music.config.learned_keys`, declared in the
+schema) decide the network a trial memorizes. A trial learns its pieces in one call, so the
+``memorize`` section (the chunks of a resumable run) does not apply; recall-only keys such
+as ``network.facilitation_*`` are left out, so trials that differ only in them share one
+network. A key added to the schema counts as learned unless declared otherwise, so it can
+only cost a cache miss, never a wrong reuse."""
 
 MEMORIZE_METRICS = ("pieces", "events", "synapses", "synapse_mb", "goal_links", "columns",
                     "titles", "memorize_s", "network_reused")
@@ -50,9 +51,9 @@ this trial, compilation included, 0 when the network was reused)."""
 
 def learning_fingerprint(cfg: Config) -> str:
     """A short hash of every config value that can change the memorized network."""
-    tree = {s: dataclasses.asdict(getattr(cfg, s)) for s in CONFIG_SECTIONS_FOR_LEARNING}
-    for key in RECALL_ONLY_NETWORK_KEYS:
-        tree["network"].pop(key, None)
+    learned = set(learned_keys())
+    tree = {s: {key: value for key, value in dataclasses.asdict(getattr(cfg, s)).items()
+                if f"{s}.{key}" in learned} for s in CONFIG_SECTIONS_FOR_LEARNING}
     payload = json.dumps(tree, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
