@@ -4,8 +4,9 @@ music21 ships the chorales as MusicXML (a few also as Humdrum) with its own
 corpus, so this corpus needs no download. This module turns one chorale into
 the same :class:`~jaxsnn_music.events.Piece` that :func:`jaxsnn_music.midi_io.read_piece`
 makes of a MIDI file: music21 score -> :class:`~jaxsnn_music.events.RawPiece`
-(one track per sung voice, ticks at 480 per beat) -> the encoding rules of
-:mod:`jaxsnn_music.encoding` -> note events that the network memorizes.
+(one track per sung voice, ticks at 480 per beat; :mod:`jaxsnn_music.corpus.notation`,
+shared with the folk tunes) -> the encoding rules of :mod:`jaxsnn_music.encoding`
+-> note events that the network memorizes.
 
 **Numbering and titles.** Chorales are identified by their number in
 Riemenschneider's edition, as listed by music21's
@@ -36,25 +37,19 @@ piece's warnings. Repeats are not expanded: the notes are read as written.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-from music21 import common, converter, corpus, meter, stream, tempo
+from music21 import common, converter, corpus, stream
 from music21.corpus.chorales import ChoraleListRKBWV
 from music21.exceptions21 import Music21Exception
 
 from jaxsnn_music.config import EncodingConfig
-from jaxsnn_music.encoding import encode_tracks
+from jaxsnn_music.corpus.notation import DEFAULT_QPM, RESOLUTION  # noqa: F401 (their home until now)
+from jaxsnn_music.corpus.notation import encoded_piece, parts_raw_piece
 from jaxsnn_music.errors import BadMidiError, CorpusError
-from jaxsnn_music.events import Piece, RawPiece, RawTrack, TempoMap
+from jaxsnn_music.events import Piece, RawPiece
 
-RESOLUTION = 480
-"""Ticks per quarter note of every chorale (music21 durations are exact fractions of a quarter)."""
-DEFAULT_QPM = 100.0
-"""Tempo of a chorale whose score has no metronome mark (most of them)."""
 VOICE_PROGRAM = 52
 """General MIDI "Choir Aahs", for voices whose score names no MIDI program."""
 TITLE_PREFIX = "bach-chorales/"
@@ -162,77 +157,6 @@ def chorale_source(chorale_id: str) -> str:
     return path.relative_to(common.getCorpusFilePath()).as_posix()
 
 
-def _ticks(quarter_length: float | Fraction) -> int:
-    return round(float(quarter_length) * RESOLUTION)
-
-
-def _voice_track(part: stream.Part) -> tuple[RawTrack, int]:
-    """One sung part -> its notes in ticks, ties merged; also how many grace notes were dropped.
-
-    The part's ties are merged in place: the score is ours, and a copy would
-    cost about as much as parsing it.
-    """
-    starts: list[int] = []
-    ends: list[int] = []
-    pitches: list[int] = []
-    graces = 0
-    part.stripTies(inPlace=True)
-    for element in part.flatten().notes:
-        if element.duration.isGrace or element.quarterLength == 0:
-            graces += 1
-            continue
-        start = _ticks(element.offset)
-        end = _ticks(element.offset + element.quarterLength)
-        # A chord within one part (a divided voice) is several notes at one onset.
-        for p in element.pitches:
-            starts.append(start)
-            ends.append(end)
-            pitches.append(p.midi)
-    instrument = part.getInstrument(returnDefault=False)
-    program = instrument.midiProgram if instrument is not None else None
-    track = RawTrack(
-        name=part.partName or str(part.id),
-        program=VOICE_PROGRAM if program is None else int(program),
-        is_drum=False,
-        start=np.asarray(starts, np.int64),
-        end=np.asarray(ends, np.int64),
-        pitch=np.asarray(pitches, np.int16),
-    )
-    return track, graces
-
-
-def _tempo_map(voices: list[stream.Part], source: str, enc: EncodingConfig) -> TempoMap:
-    """Metronome marks (or ``DEFAULT_QPM``) and time signatures of the sung parts."""
-    qpm_at: dict[int, float] = {}
-    # Every part repeats the score's marks; the first part to give a tick wins.
-    for part in voices:
-        for mark in part.recurse().getElementsByClass(tempo.MetronomeMark):
-            qpm = mark.getQuarterBPM()
-            if qpm is None:
-                continue
-            tick = _ticks(mark.getOffsetInHierarchy(part))
-            if not enc.min_qpm <= qpm <= enc.max_qpm:
-                raise BadMidiError(source, f"absurd tempo {qpm:.4g} qpm at tick {tick} (allowed "
-                                           f"{enc.min_qpm:g}..{enc.max_qpm:g})")
-            qpm_at.setdefault(tick, qpm)
-    if 0 not in qpm_at:
-        qpm_at[0] = DEFAULT_QPM
-    ticks = sorted(qpm_at)
-
-    signatures: list[tuple[int, int, int]] = []
-    for sig in voices[0].recurse().getElementsByClass(meter.TimeSignature):
-        entry = (_ticks(sig.getOffsetInHierarchy(voices[0])), sig.numerator, sig.denominator)
-        if not signatures or signatures[-1][1:] != entry[1:]:
-            signatures.append(entry)
-    return TempoMap(
-        tick=np.asarray(ticks, np.int64),
-        us_per_beat=np.asarray([round(6e7 / qpm_at[t]) for t in ticks], np.int64),
-        ts_tick=np.asarray([s[0] for s in signatures], np.int64),
-        ts_numerator=np.asarray([s[1] for s in signatures], np.int16),
-        ts_denominator=np.asarray([s[2] for s in signatures], np.int16),
-    )
-
-
 def read_chorale_raw(chorale_id: str, enc: EncodingConfig) -> RawPiece:
     """Parse a chorale with music21 into raw tracks (one per sung voice) and its tempo map.
 
@@ -257,21 +181,10 @@ def read_chorale_raw(chorale_id: str, enc: EncodingConfig) -> RawPiece:
     if not voices:
         raise BadMidiError(source, "no part named Soprano, Alto, Tenor or Bass")
 
-    found: list[str] = []
     others = [p.partName or str(p.id) for p in parts if not any(p is v for v in voices)]
-    if others:
-        found.append(f"dropped {len(others)} instrumental part(s): {', '.join(others)}")
-    tracks = []
-    graces = 0
-    for part in voices:
-        track, dropped = _voice_track(part)
-        tracks.append(track)
-        graces += dropped
-    if graces:
-        found.append(f"dropped {graces} grace note(s)")
-    if not any(len(t.start) for t in tracks):
-        raise BadMidiError(source, "no notes")
-    return RawPiece(RESOLUTION, _tempo_map(voices, source, enc), tuple(tracks), tuple(found))
+    dropped = (f"dropped {len(others)} instrumental part(s): {', '.join(others)}",) if others else ()
+    return parts_raw_piece(voices, [p.partName or str(p.id) for p in voices], VOICE_PROGRAM,
+                           source, enc, dropped)
 
 
 def read_chorale(chorale_id: str, enc: EncodingConfig) -> Piece:
@@ -286,13 +199,5 @@ def read_chorale(chorale_id: str, enc: EncodingConfig) -> Piece:
     path and ``sha256`` the hash of that file's bytes.
     """
     raw = read_chorale_raw(chorale_id, enc)
-    return Piece(
-        title=chorale_title(chorale_id),
-        source=chorale_source(chorale_id),
-        sha256=hashlib.sha256(chorale_source_path(chorale_id).read_bytes()).hexdigest(),
-        resolution=raw.resolution,
-        tempo=raw.tempo,
-        tracks=encode_tracks(raw, enc),
-        n_source_notes=sum(len(t.start) for t in raw.tracks),
-        warnings=raw.warnings,
-    )
+    return encoded_piece(raw, chorale_title(chorale_id), chorale_source(chorale_id),
+                         chorale_source_path(chorale_id).read_bytes(), enc)
