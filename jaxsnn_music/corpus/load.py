@@ -2,8 +2,10 @@
 
 :func:`load_corpus` reads every item of a corpus, taking what it can from the
 parse cache and parsing the rest on all available cores (a process pool, since
-MIDI parsing is pure Python). A file that cannot be encoded is reported, with
-the reason, in :attr:`LoadReport.skipped`, and the run goes on with the others.
+MIDI and music21 parsing are pure Python). An item is one file (MIDI, a chorale)
+or one tune of an ABC file, so the unit of work and of caching is one piece.
+An item that cannot be encoded is reported, with the reason, in
+:attr:`LoadReport.skipped`, and the run goes on with the others.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from jaxsnn_music.corpus.sources import CorpusItem
 from jaxsnn_music.errors import BadMidiError, CorpusError
 from jaxsnn_music.events import Piece
 
-# Below this many files to parse, starting worker processes costs more than it saves.
+# Below this many items to parse, starting worker processes costs more than it saves.
 _MIN_PARALLEL = 16
+# At most this many items per task: the bar moves and the cache fills while a
+# corpus of thousands of tunes is parsed, at a negligible cost per task.
+_MAX_CHUNK = 64
 
 
 @dataclasses.dataclass
@@ -45,6 +50,11 @@ class LoadReport:
 
 
 def _source_bytes(item: CorpusItem) -> bytes:
+    """What is parsed for an item: a file's bytes, or one ABC tune's text (UTF-8)."""
+    if item.kind == "abc":
+        from jaxsnn_music.corpus.folk import tune_text
+
+        return tune_text(item.ref).encode("utf-8")
     if item.kind == "midi":
         path = Path(item.ref)
     elif item.kind == "chorale":
@@ -66,6 +76,11 @@ def _parse(item: CorpusItem, data: bytes, enc: EncodingConfig) -> Piece | Refuse
             from jaxsnn_music.corpus.chorales import read_chorale
 
             return read_chorale(item.ref, enc)
+        if item.kind == "abc":
+            from jaxsnn_music.corpus.folk import read_tune
+
+            # From the bytes that were hashed, so the worker never reads the file again.
+            return read_tune(data.decode("utf-8"), item.title, item.ref, enc)
         from jaxsnn_music.midi_io import read_piece
 
         return read_piece(item.ref, enc, title=item.title, data=data)
@@ -112,25 +127,28 @@ def load_corpus(items: list[CorpusItem], enc: EncodingConfig, cache: ParseCache 
             results[i] = hit
             cached += 1
 
-    bar = tqdm(total=len(todo), desc="parsing", unit="file", disable=not progress or not todo)
+    bar = tqdm(total=len(todo), desc="parsing", unit="piece", disable=not progress or not todo)
+
+    def done(i: int, result: Piece | Refused) -> None:
+        # Cached as it comes, so an interrupted run keeps what it parsed.
+        results[i] = result
+        if cache is not None:
+            cache.put(hashes[i], enc, items[i].kind, result)
+        bar.update()
+
     workers = workers or os.cpu_count() or 1
     jobs = [(items[i], data, enc) for i, data in todo]
     if workers > 1 and len(todo) >= _MIN_PARALLEL:
         # spawn, not fork: the caller may already hold JAX's threads.
         ctx = multiprocessing.get_context("spawn")
+        chunk = max(1, min(_MAX_CHUNK, len(jobs) // (8 * workers)))
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            parsed = pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (8 * workers)))
-            for (i, _), result in zip(todo, parsed):
-                results[i] = result
-                bar.update()
+            for (i, _), result in zip(todo, pool.map(_parse_job, jobs, chunksize=chunk)):
+                done(i, result)
     else:
         for (i, _), job in zip(todo, jobs):
-            results[i] = _parse_job(job)
-            bar.update()
+            done(i, _parse_job(job))
     bar.close()
-    if cache is not None:
-        for i, _ in todo:
-            cache.put(hashes[i], enc, items[i].kind, results[i])
 
     pieces, skipped, warnings = [], [], []
     for item, result in zip(items, results):

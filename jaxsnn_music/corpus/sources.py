@@ -8,6 +8,9 @@ loader (:mod:`jaxsnn_music.corpus.load`) turns items into pieces. Selections:
 - ``piano-midi``: all 337 files of the piano-midi.de copy.
 - ``bach-chorales``: the 371 four-voice Bach chorales that install with music21
   (the embedded default corpus; nothing to download).
+- ``essen``, ``oneills``, ``airds``, ``ryans``, ``misc-folk``: the one-voice ABC
+  folk tunes that install with music21 (8,514, 2,009, 1,180, 1,059 and 185), one
+  piece per tune; ``folk`` is all five (12,947). See :mod:`jaxsnn_music.corpus.folk`.
 
 The piano-midi.de folder is found through one setting,
 :func:`piano_midi_root`: ``$JAXSNN_MUSIC_PIANO_MIDI``, else
@@ -28,15 +31,26 @@ DATA_ENV = "JAXSNN_MUSIC_DATA"
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 PAPER_EXCLUDED = ("Debussy/debussy_cc_5",)
 NON_CLASSICAL = ("Christmas/",)
-SELECTIONS = ("paper", "piano-midi", "bach-chorales")
+FOLK_COLLECTIONS = {
+    "essen": "essenFolksong",
+    "oneills": "oneills1850",
+    "airds": "airdsAirs",
+    "ryans": "ryansMammoth",
+    "misc-folk": "miscFolk",
+}
+"""Folk selection -> its folder in music21's corpus (:mod:`jaxsnn_music.corpus.folk`)."""
+ALL_FOLK = "folk"
+FOLK_SELECTIONS = (*FOLK_COLLECTIONS, ALL_FOLK)
+SELECTIONS = ("paper", "piano-midi", "bach-chorales", *FOLK_SELECTIONS)
 DEFAULT_SELECTION = "bach-chorales"
 
 
 @dataclasses.dataclass(frozen=True)
 class CorpusItem:
-    """One piece to load: its title, its kind (``midi`` or ``chorale``) and reference.
+    """One piece to load: its title, its kind (``midi``, ``chorale`` or ``abc``) and reference.
 
-    For ``midi`` the reference is the file path; for ``chorale`` a music21 corpus id.
+    For ``midi`` the reference is the file path; for ``chorale`` a music21 corpus id;
+    for ``abc`` one tune of an ABC file, ``path#n`` (see :mod:`jaxsnn_music.corpus.folk`).
     """
 
     title: str
@@ -84,6 +98,10 @@ def selection_items(name: str, piano_midi: str | Path | None = None) -> list[Cor
         from jaxsnn_music.corpus.chorales import chorale_ids, chorale_title
 
         return [CorpusItem(chorale_title(cid), "chorale", cid) for cid in chorale_ids()]
+    if name in FOLK_SELECTIONS:
+        from jaxsnn_music.corpus.folk import folk_items
+
+        return folk_items(name)
     if name not in SELECTIONS:
         raise CorpusError(f"unknown selection {name!r} (choose from {', '.join(SELECTIONS)})")
     root = piano_midi_root(piano_midi)
