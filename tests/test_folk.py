@@ -130,6 +130,20 @@ def test_real_tunes_match_music21s_own_reading(enc):
         assert raw.tracks[0].start.tolist() == starts and raw.tracks[0].pitch.tolist() == pitches
 
 
+def test_voices_become_tracks(enc):
+    # Voice 1 and 2 written in alternating blocks, then inline; x holds voice 2's place.
+    tune = ("X:1\nT:Two voices\nM:2/4\nL:1/8\nV:1\nV:2 merge\nK:C\n"
+            "V:1\nCDEF|GABc|\nV:2\nE2G2|x4|\n[V:1] c4|]\n[V:2] x2 E2|]\n")
+    assert [v for v, _ in folk.split_voices(tune)] == ["1", "2"]
+    assert folk.split_voices(HAND) == []
+    raw = folk.read_tune_raw(tune, "two", enc)
+    one, two = raw.tracks
+    assert (one.name, two.name) == ("voice 1", "voice 2")
+    assert one.pitch.tolist() == [60, 62, 64, 65, 67, 69, 71, 72, 72]
+    assert two.pitch.tolist() == [64, 67, 64] and two.start.tolist() == [0, 480, 2400]
+    assert one.end.max() == two.end.max() == 2880
+
+
 def test_beams_are_skipped_only_while_parsing():
     folk.parse_tune(HAND)
     assert "makeBeams" not in stream.Part.__dict__

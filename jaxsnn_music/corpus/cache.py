@@ -1,8 +1,10 @@
 """The on-disk parse cache: a corpus is parsed once per file content and setting.
 
-An entry's key is the sha256 of the source file's bytes, the encoding section
-of the config and :data:`~jaxsnn_music.encoding.ENCODER_VERSION`; a changed
-file, setting or encoder therefore misses and is parsed again. The entry holds
+An entry's key is the sha256 of what is parsed (a file's bytes, or the text of
+one ABC tune), its kind (for ABC tunes with the reader's version,
+:data:`~jaxsnn_music.corpus.folk.READER_VERSION`), the encoding section of the
+config and :data:`~jaxsnn_music.encoding.ENCODER_VERSION`; a changed file,
+setting or encoder therefore misses and is parsed again. The entry holds
 the encoded :class:`~jaxsnn_music.events.Piece`, or the one-line reason a file
 was refused, so a known-bad file is not parsed again either. The title and path
 are not part of the key: the same file under another name is a hit.

@@ -1,4 +1,4 @@
-"""The folk corpora of music21: about 12,900 one-voice tunes in ABC notation.
+"""The folk corpora of music21: 12,947 tunes in ABC notation, almost all for one voice.
 
 music21 installs five collections of ABC files with its corpus, so, like the
 Bach chorales, they need no download. Each is a named selection (and ``folk``
@@ -7,9 +7,11 @@ is all five, in this order):
 ============  ==================  =====  ======  ==============================================
 selection     music21 folder      files  tunes   what
 ============  ==================  =====  ======  ==============================================
-``essen``     ``essenFolksong``   31     8,514   the Essen folk song collection (mostly German songs)
-``oneills``   ``oneills1850``     39     2,009   O'Neill's *Music of Ireland* (1850 tunes; some
-                                                 files overlap, so some tunes appear twice)
+``essen``     ``essenFolksong``   31     8,514   the Essen folk song collection (mostly German;
+                                                 ``han1``, ``han2`` Chinese)
+``oneills``   ``oneills1850``     39     2,009   O'Neill's *Music of Ireland* (1850 numbers; files
+                                                 overlap, so 171 numbers come twice, mostly in
+                                                 another transcription)
 ``airds``     ``airdsAirs``       6      1,180   Aird's *Selection of Scotch, English, Irish and
                                                  Foreign Airs* (1778-1803)
 ``ryans``     ``ryansMammoth``    1,059  1,059   Ryan's *Mammoth Collection* (1883), a file a tune
@@ -38,9 +40,11 @@ file; a number used twice in one file gets ``.2``, ``.3``... on its later tunes.
 So titles are unique (a file name is unique in its folder) and depend only on
 the file's name and text: stable as long as music21's corpus is.
 
-**Reading a tune.** music21's ABC reader (``abcFormat``) builds a score with one
-part per ``V:`` voice (one part for all but a handful of tunes); each part is
-one track (:mod:`jaxsnn_music.corpus.notation`, shared with the chorales). Ties
+**Reading a tune.** music21's ABC reader (``abcFormat``) builds a score of one
+part, which is one track (:mod:`jaxsnn_music.corpus.notation`, shared with the
+chorales). The 15 tunes written for several ``V:`` voices (in ``airds`` and
+``misc-folk``) are first cut into one text per voice (:func:`split_voices`),
+because music21 misreads them, and give one track per voice. Ties
 are merged, tuplets keep their exact lengths (to the nearest of 480 ticks per
 beat), grace notes are dropped and counted in the piece's warnings, chord
 symbols in quotes are ignored, and ``Q:`` sets the tempo (100 quarter notes per
@@ -71,6 +75,8 @@ from jaxsnn_music.corpus.sources import ALL_FOLK, FOLK_COLLECTIONS, FOLK_SELECTI
 from jaxsnn_music.errors import BadMidiError, CorpusError
 from jaxsnn_music.events import Piece, RawPiece
 
+READER_VERSION = 1
+"""Bump when a rule of this module changes what a tune becomes: it is part of its parse-cache key."""
 KIND = "abc"
 """The :class:`CorpusItem` kind of a tune; its ``ref`` is ``path#n``, the n-th tune (from 1) of the file."""
 PROGRAM = 73
@@ -79,6 +85,11 @@ PROGRAM = 73
 _TITLE_CHARS = 40
 _REFERENCE = re.compile(r"^\s*X:\s*(\S*)")
 _TITLE = re.compile(r"^\s*T:(.*)$")
+_KEY = re.compile(r"^\s*K:")
+_VOICE = re.compile(r"^\s*V:\s*([^\s\]]+)")
+_INLINE_VOICE = re.compile(r"\[V:\s*([^\s\]]+)[^\]]*\]")
+# An ``x`` outside quotes, decorations and inline fields: an invisible rest.
+_SPACER = re.compile(r'("[^"]*"|![^!]*!|\[[A-Za-z]:[^\]]*\])|x')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,6 +237,45 @@ def tune_text(ref: str) -> str:
     return tunes[int(position) - 1].text
 
 
+def split_voices(text: str) -> list[tuple[str, str]]:
+    """A tune of several ``V:`` voices as one text per voice; ``[]`` for a one-voice tune.
+
+    music21 starts a new part at every ``V:`` line (so a voice written in
+    alternating blocks becomes many parts, each from the start) and reads
+    inline ``[V:2]`` as nothing (so the voices follow each other in one part).
+    Here each voice gets the tune's header (up to ``K:``, without its ``V:``
+    definitions) and, in order, every line or part of a line written for it.
+    Invisible rests (``x``), which music21 skips, become rests (``z``): in a
+    voice they hold the place of bars written in another.
+
+    **Returns:** ``[(voice id, text)]`` in the order the voices first appear;
+    a voice without notes is left out.
+    """
+    lines = text.split("\n")
+    key = next((i for i, line in enumerate(lines) if _KEY.match(line)), None)
+    if key is None:
+        return []
+    ids = [m.group(1) for line in lines if (m := _VOICE.match(line))]
+    ids += [v for line in lines[key + 1:] for v in _INLINE_VOICE.findall(line)]
+    if len(set(ids)) < 2:
+        return []
+    common = [line for line in lines[:key + 1] if not _VOICE.match(line)]
+    bodies: dict[str, list[str]] = {v: [] for v in dict.fromkeys(ids)}
+    current = ids[0]
+    for line in lines[key + 1:]:
+        if m := _VOICE.match(line):
+            current = m.group(1)
+            continue
+        pieces = _INLINE_VOICE.split(line)  # [before, id, text, id, text, ...]
+        segments = [(current, pieces[0]), *zip(pieces[1::2], pieces[2::2])]
+        for voice, segment in segments:
+            current = voice
+            if segment.strip():  # a blank line would end the tune
+                bodies[voice].append(_SPACER.sub(lambda m: m.group(1) or "z", segment))
+    return [(v, "\n".join(common + body)) for v, body in bodies.items()
+            if any(not line.lstrip().startswith("%") for line in body)]
+
+
 @contextlib.contextmanager
 def _without_beams():
     """Skip music21's beaming while an ABC part is built (notation only, most of the cost)."""
@@ -268,14 +318,18 @@ def read_tune_raw(text: str, source: str, enc: EncodingConfig) -> RawPiece:
     """
     from music21 import stream
 
-    try:
-        score = parse_tune(text)
-    except Exception as exc:  # noqa: BLE001 (music21 raises many unrelated types on broken ABC)
-        raise BadMidiError(source, f"music21 could not read it ({_one_line(exc)})") from None
-    parts = list(score.getElementsByClass(stream.Part))
+    voices = split_voices(text)
+    parts, names = [], []
+    for voice, voice_text in voices or [("", text)]:
+        try:
+            score = parse_tune(voice_text)
+        except Exception as exc:  # noqa: BLE001 (music21 raises many unrelated types on broken ABC)
+            raise BadMidiError(source, f"music21 could not read it ({_one_line(exc)})") from None
+        for part in score.getElementsByClass(stream.Part):
+            parts.append(part)
+            names.append(f"voice {voice}" if voice else part.partName or f"voice {len(parts)}")
     if not parts:
         raise BadMidiError(source, "no notes")
-    names = [p.partName or f"voice {i}" for i, p in enumerate(parts, start=1)]
     try:
         return parts_raw_piece(parts, names, PROGRAM, source, enc)
     except BadMidiError:

@@ -69,6 +69,16 @@ def _source_bytes(item: CorpusItem) -> bytes:
         raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
 
 
+def _cache_kind(item: CorpusItem) -> str:
+    """The kind as the cache knows it: ABC tunes add their reader's version (MIDI and
+    chorale reading changes bump the encoder version instead)."""
+    if item.kind == "abc":
+        from jaxsnn_music.corpus.folk import READER_VERSION
+
+        return f"abc-v{READER_VERSION}"
+    return item.kind
+
+
 def _parse(item: CorpusItem, data: bytes, enc: EncodingConfig) -> Piece | Refused:
     """Encode one item; a refusal is a value, not an exception (it is cached too)."""
     try:
@@ -120,7 +130,7 @@ def load_corpus(items: list[CorpusItem], enc: EncodingConfig, cache: ParseCache 
             results[i] = Refused(exc.reason)
             continue
         hashes[i] = hashlib.sha256(data).hexdigest()
-        hit = cache.get(hashes[i], enc, item.kind) if cache is not None else None
+        hit = cache.get(hashes[i], enc, _cache_kind(item)) if cache is not None else None
         if hit is None:
             todo.append((i, data))
         else:
@@ -133,7 +143,7 @@ def load_corpus(items: list[CorpusItem], enc: EncodingConfig, cache: ParseCache 
         # Cached as it comes, so an interrupted run keeps what it parsed.
         results[i] = result
         if cache is not None:
-            cache.put(hashes[i], enc, items[i].kind, result)
+            cache.put(hashes[i], enc, _cache_kind(items[i]), result)
         bar.update()
 
     workers = workers or os.cpu_count() or 1
