@@ -86,6 +86,7 @@ _TITLE_CHARS = 40
 _REFERENCE = re.compile(r"^\s*X:\s*(\S*)")
 _TITLE = re.compile(r"^\s*T:(.*)$")
 _KEY = re.compile(r"^\s*K:")
+_FIELD = re.compile(r"^\s*[A-Za-z]:")
 _VOICE = re.compile(r"^\s*V:\s*([^\s\]]+)")
 _INLINE_VOICE = re.compile(r"\[V:\s*([^\s\]]+)[^\]]*\]")
 # An ``x`` outside quotes, decorations and inline fields: an invisible rest.
@@ -270,8 +271,11 @@ def split_voices(text: str) -> list[tuple[str, str]]:
         segments = [(current, pieces[0]), *zip(pieces[1::2], pieces[2::2])]
         for voice, segment in segments:
             current = voice
-            if segment.strip():  # a blank line would end the tune
-                bodies[voice].append(_SPACER.sub(lambda m: m.group(1) or "z", segment))
+            if not segment.strip():  # a blank line would end the tune
+                continue
+            if not _FIELD.match(segment):
+                segment = _SPACER.sub(lambda m: m.group(1) or "z", segment)
+            bodies[voice].append(segment)
     return [(v, "\n".join(common + body)) for v, body in bodies.items()
             if any(not line.lstrip().startswith("%") for line in body)]
 
