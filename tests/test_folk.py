@@ -19,7 +19,7 @@ from jaxsnn_music.config import load_config
 from jaxsnn_music.corpus import folk
 from jaxsnn_music.corpus.cache import ParseCache
 from jaxsnn_music.corpus.load import load_corpus
-from jaxsnn_music.corpus.sources import FOLK_COLLECTIONS, SELECTIONS, selection_items
+from jaxsnn_music.corpus.sources import FOLK_COLLECTIONS, SELECTIONS, abc_file_items, selection_items
 from jaxsnn_music.errors import BadMidiError, CorpusError
 from jaxsnn_music.events import REST
 
@@ -77,7 +77,7 @@ def test_slug_and_numbering_rules(tmp_path):
     path = tmp_path / "My Book.abc"
     path.write_text("% header comment\nL:1/8\n\nX:5\nT:First\nK:C\nCDEF|\n"
                     "X:5\nT:Again\nK:C\nGABc|\nX:x\nK:C\nc2|\n")
-    items = folk.file_items(path, "test")
+    items = abc_file_items(path, "test")
     assert [i.title for i in items] == ["test/My-Book/0005-first", "test/My-Book/0005.2-again",
                                         "test/My-Book/0003"]
     # The header goes in front of every tune; each tune is its own text.
@@ -86,8 +86,8 @@ def test_slug_and_numbering_rules(tmp_path):
     assert [t.count("X:") for t in texts] == [1, 1, 1] and "GABc" in texts[1]
     with pytest.raises(BadMidiError, match="no tune #4"):
         folk.tune_text(items[0].ref.replace("#1", "#4"))
-    with pytest.raises(CorpusError, match="unknown folk selection"):
-        folk.folk_items("bach-chorales")
+    with pytest.raises(CorpusError, match="cannot read file"):
+        abc_file_items(tmp_path / "none.abc", "test")
 
 
 def test_hand_written_tune_events(enc):
@@ -113,10 +113,9 @@ def test_hand_written_tune_events(enc):
 def test_real_tunes_match_music21s_own_reading(enc):
     """Tunes of a small file: our notes are music21's (with beams, from its opus reader)."""
     path = folk.corpus_root() / SMALL
-    items = folk.file_items(path, "essen", SMALL)
-    for item in items[:12]:
-        raw = folk.read_tune_raw(folk.tune_text(item.ref), item.ref, enc)
-        number = int(item.title.split("/")[2][:4])
+    for title, ref in folk.file_tunes(path, "essen", SMALL)[:12]:
+        raw = folk.read_tune_raw(folk.tune_text(ref), ref, enc)
+        number = int(title.split("/")[2][:4])
         score = converter.parse(path, format="abc", number=number, forceSource=True)
         assert isinstance(score, stream.Score)
         starts, pitches = [], []
@@ -126,7 +125,7 @@ def test_real_tunes_match_music21s_own_reading(enc):
                     continue
                 starts += [round(float(n.offset) * 480)] * len(n.pitches)
                 pitches += [p.midi for p in n.pitches]
-        assert [len(t.start) for t in raw.tracks] == [len(starts)], item.title
+        assert [len(t.start) for t in raw.tracks] == [len(starts)], title
         assert raw.tracks[0].start.tolist() == starts and raw.tracks[0].pitch.tolist() == pitches
 
 
@@ -157,7 +156,7 @@ def test_broken_tune_is_skipped_in_one_line_and_the_cache_remembers(tmp_path, en
     tunes.insert(5, "X:99\nT:Broken\nM:4/4\nL:0/0\nK:C\nCDEF|GABc|\n")
     path = tmp_path / "book.abc"
     path.write_text("\n".join(tunes))
-    items = folk.file_items(path, "test")
+    items = abc_file_items(path, "test")
     cache = ParseCache(tmp_path / "cache")
 
     cold = load_corpus(items, enc, cache=cache, workers=2, progress=False)  # the process pool
@@ -177,5 +176,5 @@ def test_broken_tune_is_skipped_in_one_line_and_the_cache_remembers(tmp_path, en
         assert all(np.array_equal(x.pitch, y.pitch) for x, y in zip(a.tracks, b.tracks))
 
     path.write_text(path.read_text().replace("X:16\nT:Hand-made Tune 16", "X:16\nT:Changed"))
-    changed = load_corpus(folk.file_items(path, "test"), enc, cache=cache, progress=False)
+    changed = load_corpus(abc_file_items(path, "test"), enc, cache=cache, progress=False)
     assert (changed.parsed, changed.cached) == (1, 16)

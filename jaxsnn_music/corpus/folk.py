@@ -1,8 +1,9 @@
 """The folk corpora of music21: 12,947 tunes in ABC notation, almost all for one voice.
 
 music21 installs five collections of ABC files with its corpus, so, like the
-Bach chorales, they need no download. Each is a named selection (and ``folk``
-is all five, in this order):
+Bach chorales, they need no download. Each is a named selection
+(``FOLK_COLLECTIONS`` of :mod:`jaxsnn_music.corpus.sources`, which makes the
+corpus items), and ``folk`` is all five, in this order:
 
 ============  ==================  =====  ======  ==============================================
 selection     music21 folder      files  tunes   what
@@ -71,14 +72,11 @@ from pathlib import Path
 
 from jaxsnn_music.config import EncodingConfig
 from jaxsnn_music.corpus.notation import encoded_piece, parts_raw_piece
-from jaxsnn_music.corpus.sources import ALL_FOLK, FOLK_COLLECTIONS, FOLK_SELECTIONS, CorpusItem
 from jaxsnn_music.errors import BadMidiError, CorpusError
 from jaxsnn_music.events import Piece, RawPiece
 
 READER_VERSION = 1
 """Bump when a rule of this module changes what a tune becomes: it is part of its parse-cache key."""
-KIND = "abc"
-"""The :class:`CorpusItem` kind of a tune; its ``ref`` is ``path#n``, the n-th tune (from 1) of the file."""
 PROGRAM = 73
 """General MIDI "Flute" (0-based), for tunes whose ABC names no instrument music21 reads."""
 
@@ -169,15 +167,18 @@ def _resolve(ref_path: str) -> Path:
     return path if path.is_absolute() else corpus_root() / path
 
 
-def file_items(path: str | Path, prefix: str, ref_path: str | None = None) -> list[CorpusItem]:
-    """Every tune of one ABC file as a corpus item, titled ``prefix/file/NNNN-slug``.
+def file_tunes(path: str | Path, prefix: str, ref_path: str | None = None) -> list[tuple[str, str]]:
+    """Every tune of one ABC file as ``(title, ref)``: ``prefix/file/NNNN-slug`` and ``path#n``.
 
     **Arguments:**
 
     - `path`: the ABC file.
     - `prefix`: the first part of the titles (a selection name).
-    - `ref_path`: how the items name the file (default: its absolute path);
+    - `ref_path`: how the refs name the file (default: its absolute path);
       a relative one is read from music21's corpus folder.
+
+    **Returns:** one pair per tune in file order (``n`` counts tunes from 1);
+    :func:`jaxsnn_music.corpus.sources.abc_file_items` makes corpus items of them.
     """
     path = Path(path)
     ref_path = ref_path or str(path.resolve())
@@ -186,40 +187,24 @@ def file_items(path: str | Path, prefix: str, ref_path: str | None = None) -> li
         tunes = _file_tunes(path)
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    items = []
+    out = []
     seen: dict[int, int] = {}
     for position, tune in enumerate(tunes, start=1):
         number = tune.number if tune.number is not None else position
         seen[number] = seen.get(number, 0) + 1
         key = f"{number:04d}" + (f".{seen[number]}" if seen[number] > 1 else "")
         name = slug(tune.title) if tune.title else ""
-        title = f"{prefix}/{stem}/{key}" + (f"-{name}" if name else "")
-        items.append(CorpusItem(title, KIND, f"{ref_path}#{position}"))
-    return items
+        out.append((f"{prefix}/{stem}/{key}" + (f"-{name}" if name else ""), f"{ref_path}#{position}"))
+    return out
 
 
-def collection_files(selection: str) -> list[Path]:
-    """The ABC files of one collection (a key of ``FOLK_COLLECTIONS``), sorted by name."""
-    folder = corpus_root() / FOLK_COLLECTIONS[selection]
-    files = sorted((p for p in folder.glob("*.abc") if p.is_file()), key=lambda p: p.name)
-    if not files:
-        raise CorpusError(f"{folder}: no ABC files (is music21's corpus installed?)")
-    return files
-
-
-def folk_items(selection: str) -> list[CorpusItem]:
-    """The tunes of a folk selection (``FOLK_SELECTIONS`` of :mod:`~jaxsnn_music.corpus.sources`),
-    collection by collection, file by file."""
-    if selection not in FOLK_SELECTIONS:
-        raise CorpusError(f"unknown folk selection {selection!r} "
-                          f"(choose from {', '.join(FOLK_SELECTIONS)})")
-    names = list(FOLK_COLLECTIONS) if selection == ALL_FOLK else [selection]
-    items = []
+def collection_tunes(prefix: str, folder: str) -> list[tuple[str, str]]:
+    """Every tune of a folder of music21's corpus as ``(title, ref)``, file by file (sorted by name)."""
     root = corpus_root()
-    for name in names:
-        for path in collection_files(name):
-            items.extend(file_items(path, name, path.relative_to(root).as_posix()))
-    return items
+    files = sorted((p for p in (root / folder).glob("*.abc") if p.is_file()), key=lambda p: p.name)
+    if not files:
+        raise CorpusError(f"{root / folder}: no ABC files (is music21's corpus installed?)")
+    return [pair for p in files for pair in file_tunes(p, prefix, p.relative_to(root).as_posix())]
 
 
 def tune_text(ref: str) -> str:

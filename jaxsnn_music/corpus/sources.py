@@ -38,7 +38,8 @@ FOLK_COLLECTIONS = {
     "ryans": "ryansMammoth",
     "misc-folk": "miscFolk",
 }
-"""Folk selection -> its folder in music21's corpus (:mod:`jaxsnn_music.corpus.folk`)."""
+"""Folk selection -> its folder in music21's corpus (:mod:`jaxsnn_music.corpus.folk`);
+``folk`` is all of them."""
 ALL_FOLK = "folk"
 FOLK_SELECTIONS = (*FOLK_COLLECTIONS, ALL_FOLK)
 SELECTIONS = ("paper", "piano-midi", "bach-chorales", *FOLK_SELECTIONS)
@@ -92,6 +93,13 @@ def directory_items(root: str | Path) -> list[CorpusItem]:
             for p in files]
 
 
+def abc_file_items(path: str | Path, prefix: str) -> list[CorpusItem]:
+    """Every tune of one ABC file, titled ``prefix/file/NNNN-title`` (see :mod:`jaxsnn_music.corpus.folk`)."""
+    from jaxsnn_music.corpus.folk import file_tunes
+
+    return [CorpusItem(title, "abc", ref) for title, ref in file_tunes(path, prefix)]
+
+
 def selection_items(name: str, piano_midi: str | Path | None = None) -> list[CorpusItem]:
     """The items of a named selection (see the module docstring)."""
     if name == "bach-chorales":
@@ -99,9 +107,11 @@ def selection_items(name: str, piano_midi: str | Path | None = None) -> list[Cor
 
         return [CorpusItem(chorale_title(cid), "chorale", cid) for cid in chorale_ids()]
     if name in FOLK_SELECTIONS:
-        from jaxsnn_music.corpus.folk import folk_items
+        from jaxsnn_music.corpus.folk import collection_tunes
 
-        return folk_items(name)
+        names = list(FOLK_COLLECTIONS) if name == ALL_FOLK else [name]
+        return [CorpusItem(title, "abc", ref) for n in names
+                for title, ref in collection_tunes(n, FOLK_COLLECTIONS[n])]
     if name not in SELECTIONS:
         raise CorpusError(f"unknown selection {name!r} (choose from {', '.join(SELECTIONS)})")
     root = piano_midi_root(piano_midi)
