@@ -35,12 +35,12 @@ def peak_rss_mb() -> float:
 
 
 def timed_recall(name, network, pieces, cfg, runs=2):
-    host = NetworkIndex(network)
+    index = NetworkIndex(network, cfg)
     events = int(np.asarray(network.track_lengths).sum())
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
-        recalled = recall_titles(network, None, cfg, host=host)
+        recalled = recall_titles(network, None, cfg, index=index)
         walls.append(time.perf_counter() - start)
     by_title = {p.title: p for p in pieces}
     scores = [s for r in recalled for s in score_piece(by_title[r.title], r, cfg)]

@@ -163,7 +163,8 @@ def compare(reference: Reference, network, rel: float = 1e-5) -> dict:
     where a weight agrees when ``|a - b| <= rel * max(1, |b|)``.
     """
     rows = network.synapses.to_numpy()
-    names = ("layer", "subnet", "post_col", "delay", "pre", "post")
+    assert (rows["pre_subnet"] == rows["post_subnet"]).all(), "the reference has no cross_subnet"
+    names = ("layer", "post_subnet", "post_col", "delay", "pre", "post")
     got = {tuple(int(rows[k][i]) for k in names): float(rows["weight"][i])
            for i in range(network.synapses.n)}
     goal = network.goal

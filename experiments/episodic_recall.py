@@ -81,7 +81,7 @@ def sample(ctx: common.Context, preset: str) -> dict:
     memorized, held = common.split(pieces, held_n, cfg.recall.seed)
     network = common.memorized(memorized, cfg)
     t0 = time.perf_counter()
-    ep = episodic_protocol(network, memorized, held, cfg, NetworkIndex(network), ctx.log)
+    ep = episodic_protocol(network, memorized, held, cfg, NetworkIndex(network, cfg), ctx.log)
     seconds = time.perf_counter() - t0
     by_title = {p.title: p for p in pieces}
     rows = ep["fragments"]
@@ -131,7 +131,7 @@ def paper_setting(ctx: common.Context) -> dict:
     networks = {}
     for name, c in variants.items():
         network = common.memorized(learned, c)
-        networks[name] = (network, NetworkIndex(network))
+        networks[name] = (network, NetworkIndex(network, c))
     rows = []
     for kind, source, count, (lo, hi) in (
             ("memorized", learned, setting["memorized_fragments"], setting["memorized_lengths"]),

@@ -45,14 +45,16 @@ def _row_bytes(table, fields) -> int:
 
 def measure(network, cfg, pieces_done: int, events: int, seconds: float) -> dict:
     """The sizes of a network after ``pieces_done`` pieces."""
+    from jaxsnn_music.network.subnets import Subnets
     from jaxsnn_music.resumable import network_counts
-    from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH
 
     counts = network_counts(network, cfg)
     columns = counts["columns"]
     goal_bytes = counts["goal_links"] * _row_bytes(network.goal, ("title", "layer", "subnet", "column",
                                                                   "neuron", "forward", "feedback"))
-    dense = sum(columns) * cfg.network.n_delays * (N_PITCH ** 2 + N_DURATION ** 2)
+    subnets = Subnets.from_config(cfg)
+    dense = sum(columns) * cfg.network.n_delays * sum(subnets.neurons(s) ** 2
+                                                      for s in range(subnets.count))
     return {"pieces": pieces_done, "events": events, "longest_track": max(columns, default=0),
             "paper_measure": counts["paper_size"], "layers": len(columns),
             "columns": sum(columns), "column_pairs_and_titles": 2 * sum(columns) + counts["titles"],

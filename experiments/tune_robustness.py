@@ -56,8 +56,8 @@ def _title_recall(source, titles, cfg, recallers: dict) -> dict:
     units = [CuedTrack(t, layer, 0, source.tracks[(t, layer)].n_events) for t, layer in keys]
     out = {}
     for name, recaller in recallers.items():
-        tracks = recall_units(source.host, units, cfg, recaller)
-        scores = [score_track(source.host.titles[t], source.tracks[(t, layer)], got, cfg)
+        tracks = recall_units(source.index, units, cfg, recaller)
+        scores = [score_track(source.index.titles[t], source.tracks[(t, layer)], got, cfg)
                   for (t, layer), got in zip(keys, tracks)]
         s = summarize(scores)
         out[name] = {"tracks": s["tracks"], "events": s["events"],
@@ -67,7 +67,7 @@ def _title_recall(source, titles, cfg, recallers: dict) -> dict:
 
 def run(ctx: common.Context) -> dict:
     from jaxsnn_music.recall.index import NetworkIndex
-    from jaxsnn_music.tune import TunedParams, load_tuned, tune
+    from jaxsnn_music.tune import initial_params, load_tuned, plain_recaller, tune
     from jaxsnn_music.tune.cues import CueSource
 
     conditions = [c.strip() for c in ctx.args.conditions.split(",") if c.strip()]
@@ -80,23 +80,23 @@ def run(ctx: common.Context) -> dict:
         base = ctx.config(preset, QUICK if ctx.quick else None)
         pieces = ctx.pieces(base)
         network = common.memorized(pieces, base)
-        host = NetworkIndex(network)  # one set of lookups for every condition
+        index = NetworkIndex(network, base)  # one set of look-ups for every condition
         for name in conditions:
             cfg = ctx.config(preset, {**(QUICK if ctx.quick else {}), **CONDITIONS[name]})
             ctx.log(f"{preset}/{name}: tuning on {len(pieces)} memorized pieces "
                     f"({cfg.tune.steps} steps of {cfg.tune.batch} cues)")
             run_dir = ctx.out / "runs" / f"{preset}-{name}"
-            res = tune(network, pieces, cfg, run_dir, restart=True, progress=ctx.log, host=host)
+            res = tune(network, pieces, cfg, run_dir, restart=True, progress=ctx.log, index=index)
             entry = {"preset": preset, "condition": name, "pieces": len(pieces),
                      "train_seconds": res["train_seconds"], "params": res["params"],
                      "held_out": res["held_out"], "history": res["history"]}
             if name == "title":
-                source = CueSource(network, pieces, cfg, host)
+                source = CueSource(network, pieces, cfg, index)
                 held = source.split(cfg.tune.train_share, cfg.tune.seed)[1][:TITLE_RECALLS]
                 tuned = load_tuned(run_dir, cfg)
                 entry["title_recall"] = _title_recall(
-                    source, held, cfg, {"paper": TunedParams.from_config(cfg).recaller(cfg),
-                                        "tuned": tuned.recaller(cfg)})
+                    source, held, cfg, {"paper": plain_recaller(initial_params(cfg), cfg),
+                                        "tuned": plain_recaller(tuned, cfg)})
             result["conditions"][f"{preset}-{name}"] = entry
             for params in ("paper", "tuned"):
                 for cue in ("perturbed", "clean"):

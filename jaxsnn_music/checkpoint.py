@@ -52,12 +52,13 @@ from jaxsnn_music.corpus.cache import encoding_key
 from jaxsnn_music.encoding import ENCODER_VERSION
 from jaxsnn_music.errors import CheckpointError, UserError
 from jaxsnn_music.events import Piece
+from jaxsnn_music.network.cells import CellTable
 from jaxsnn_music.network.goal import empty_links
 from jaxsnn_music.network.model import Network
 from jaxsnn_music.network.synapses import SynapseStore
 from jaxsnn_music.records import jsonable
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bump when the layout or the manifest's meaning changes; older formats are refused."""
 MANIFEST = "manifest.json"
 ARRAYS = "arrays"
@@ -128,7 +129,7 @@ def _nested(flat: dict[str, Any]) -> dict[str, Any]:
 
 def _skeleton(titles: tuple[str, ...]):
     """The network's tree structure for these titles (no arrays are allocated)."""
-    shapes = jax.eval_shape(lambda: Network(SynapseStore.empty(), empty_links(),
+    shapes = jax.eval_shape(lambda: Network(SynapseStore.empty(), empty_links(), CellTable.empty(),
                                             jnp.zeros((0, 0), jnp.int32), titles))
     flat, treedef = jax.tree_util.tree_flatten_with_path(shapes)
     return [_array_name(path) for path, _ in flat], treedef

@@ -39,8 +39,8 @@ import jax
 from jaxsnn_music import checkpoint
 from jaxsnn_music.config import Config
 from jaxsnn_music.errors import CheckpointError, CorpusError
-from jaxsnn_music.events import N_PITCH_CLASSES, Piece
-from jaxsnn_music.network import Network, grow
+from jaxsnn_music.events import Piece
+from jaxsnn_music.network import Network, Subnets, grow
 from jaxsnn_music.records import jsonable
 
 PROGRESS = checkpoint.PROGRESS
@@ -229,12 +229,12 @@ def memorize_corpus(pieces: Sequence[Piece], cfg: Config, out: str | Path, resta
 def network_counts(network: Network, cfg: Config) -> dict[str, Any]:
     """Sizes of a memorized network for summaries.
 
-    ``neurons``: every layer's columns x (pitch + duration neurons), plus one title
-    neuron per piece. ``paper_size``: the authors' growth measure, 2 x the longest
+    ``neurons``: every layer's columns x (pitch + duration neurons, context cells included),
+    plus one title neuron per piece. ``paper_size``: the authors' growth measure, 2 x the longest
     track (a pitch and a duration column per position) + the pieces.
     """
     columns = [int(c) for c in network.columns()]
-    per_column = N_PITCH_CLASSES + cfg.encoding.n_duration_classes
+    per_column = Subnets.from_config(cfg).total
     return {"titles": network.n_titles, "columns": columns,
             "neurons": sum(columns) * per_column + network.n_titles,
             "paper_size": 2 * max(columns, default=0) + network.n_titles,

@@ -137,7 +137,7 @@ def _rewrite_marker(path: Path) -> None:
     """Re-sign a hand-edited checkpoint, as a save would (to reach the later checks)."""
     files = {name: {"bytes": (path / name).stat().st_size, "sha256": checkpoint._sha256(path / name)}
              for name in checkpoint._checkpoint_files(path)}
-    (path / checkpoint.MARKER).write_text(json.dumps({"format": 1, "files": files}))
+    (path / checkpoint.MARKER).write_text(json.dumps({"format": checkpoint.FORMAT_VERSION, "files": files}))
 
 
 def test_arrays_are_checked_against_the_manifest(saved):

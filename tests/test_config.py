@@ -74,7 +74,7 @@ def test_keys_apply_at_once_in_any_order():
     (["encoding.tracks"], "--set expects key=value"),
     (["encoding.skip_drums=maybe"], "must be true or false"),
     (["encoding.render_velocity=300"], "encoding.render_velocity must be <= 127, got 300"),
-    (["network.n_delays=0"], "network.n_delays must be > 0, got 0 (an integer in 1..64)"),
+    (["network.n_delays=0"], "network.n_delays must be > 0, got 0 (an integer in 1..15)"),
     (["recall.fragment_lengths=4,x"], "recall.fragment_lengths must be integers in 2.."),
     (["recall.capacity_sizes=[1, 2]"], "recall.capacity_sizes must be a string, got a list"),
 ])
@@ -265,7 +265,7 @@ def _another_value(cfg: Config, key: str):
     elif rule.kind is bool:
         candidates = [not value]
     elif rule.kind is str:
-        candidates = ["4,8"]
+        candidates = ["4,8", "first:4", "none"]
     elif rule.kind is int:
         candidates = [value + 1, value - 1]
     else:

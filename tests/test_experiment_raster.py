@@ -78,13 +78,19 @@ def test_timing_raster_counts_pacemaker_spikes():
 def test_raster_of_tuned_dynamics_is_their_recall(network):
     """With thresholds and delay shifts put in (the differentiable mode's tuned parameters), the
     recorder still reads out what recall does with the same dynamics."""
-    from jaxsnn_music.recall.simulate import Recaller
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from jaxsnn_music.network.delays import WholeSteps
+    from jaxsnn_music.recall.simulator import Recaller
 
     rng = np.random.default_rng(0)
     d, v_th = CFG.network.n_delays, CFG.network.v_th
-    recaller = Recaller.from_config(CFG).tuned(
-        v_th, v_th * rng.uniform(0.9, 1.1, 129), v_th * rng.uniform(0.9, 1.1, 64),
-        rng.integers(-2, 3, (d, 129)), rng.integers(-2, 3, (d, 64)))
+    plain = Recaller.from_config(CFG)
+    neurons = plain.v_th.shape[0]
+    recaller = eqx.tree_at(lambda r: (r.v_th, r.delays), plain, (
+        jnp.asarray(v_th * rng.uniform(0.9, 1.1, neurons), jnp.float32),
+        WholeSteps(jnp.asarray(rng.integers(-2, 3, (d, neurons)), jnp.int32))))
     raster = record_recall(network, "a", CFG, recaller=recaller)
     recalled = recall_title(network, "a", CFG, recaller=recaller)
     for lr, track in zip(raster.layers, recalled.tracks):

@@ -9,6 +9,7 @@ import pytest
 from test_network_fixtures import make_piece, make_track, short_real_pieces
 
 from jaxsnn_music.config import load_config
+from jaxsnn_music.network import keys
 from jaxsnn_music.network import (
     DURATION,
     PITCH,
@@ -30,8 +31,11 @@ def config(**overrides):
 
 
 def store_rows(network):
+    """The store's rows, with ``subnet``: without ``network.cross_subnet`` a synapse stays
+    inside its subnetwork."""
     rows = network.synapses.to_numpy()
-    return {k: v for k, v in rows.items()}
+    np.testing.assert_array_equal(rows["pre_subnet"], rows["post_subnet"])
+    return {**rows, "subnet": rows["post_subnet"]}
 
 
 def expected_weight(timing, d, cfg):
@@ -106,15 +110,16 @@ def test_layers_and_titles():
     # Metadata and arrays separate cleanly for checkpoints.
     arrays, meta = eqx.partition(net, eqx.is_array)
     assert bool(eqx.tree_equal(eqx.combine(arrays, meta), net))
-    # A column's inputs are contiguous rows.
-    offsets = np.asarray(net.synapses.column_offsets(net.n_layers, 4))
+    # A column's inputs are contiguous rows, found by their key's prefix.
     rows = store_rows(net)
+    packed = keys.pack(keys.SYNAPSE, rows)
+    assert (np.diff(packed) > 0).all()
     for layer in range(2):
         for c in range(4):
-            lo, hi = offsets[layer, PITCH, c], offsets[layer, PITCH, c + 1]
+            lo, hi = np.searchsorted(packed, [keys.prefix(keys.SYNAPSE, layer=layer, post_col=c),
+                                              keys.prefix(keys.SYNAPSE, layer=layer, post_col=c + 1)])
             assert np.all(rows["post_col"][lo:hi] == c) and np.all(rows["layer"][lo:hi] == layer)
-            assert hi - lo == np.sum((rows["post_col"] == c) & (rows["layer"] == layer)
-                                     & (rows["subnet"] == PITCH))
+            assert hi - lo == np.sum((rows["post_col"] == c) & (rows["layer"] == layer))
 
 
 def assert_same_network(a, b):

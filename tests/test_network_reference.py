@@ -119,7 +119,8 @@ def test_jax_learning_matches_numpy_reference(timing):
 
     net = grow(Network.empty(), pieces, cfg)
     rows = net.synapses.to_numpy()
-    got = {tuple(int(rows[k][i]) for k in ("layer", "subnet", "post_col", "delay", "pre", "post")):
+    np.testing.assert_array_equal(rows["pre_subnet"], rows["post_subnet"])  # no cross_subnet
+    got = {tuple(int(rows[k][i]) for k in ("layer", "post_subnet", "post_col", "delay", "pre", "post")):
            float(rows["weight"][i]) for i in range(net.synapses.n)}
     assert got.keys() == weights.keys()
     for key, w in weights.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-import jax
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from jaxsnn_music.recall import cued
 from jaxsnn_music.recall.cued import recall_title, recall_titles
 from jaxsnn_music.recall.errors import UnknownTitleError
 from jaxsnn_music.recall.readout import SILENT, ColumnReadOut, FirstSpike, Rate
-from jaxsnn_music.recall.simulate import N_PITCH, Recaller, ColumnSynapses, dense_weights
+from jaxsnn_music.recall.simulator import ColumnInputs, CueInputs, Recaller
 from test_network_fixtures import make_piece, make_track
 
 CFG = load_config("default", overrides={"recall.chunk_columns": 16, "recall.batch_units": 4})
@@ -31,27 +31,43 @@ def melody(title, pitches, durations=None):
 # -- dynamics ------------------------------------------------------------------------
 
 
+def column_inputs(slots, rows=(), n_delays=4, size=8):
+    """One column's :class:`ColumnInputs` by hand: ``slots`` as (subnet, neuron) pairs (global
+    neuron = the pitch neuron for subnet 0), ``rows`` as (delay, pre slot, post slot, weight)."""
+    sub = np.full(size, -1)
+    neuron = np.full(size, -1)
+    for i, (s, n) in enumerate(slots):
+        sub[i], neuron[i] = s, n
+    rd, rp, rq, rw = (*(np.zeros(size, np.int32) for _ in range(3)), np.zeros(size, np.float32))
+    start, count = np.zeros((n_delays, size), np.int32), np.zeros((n_delays, size), np.int32)
+    for i, (d, pre, post, w) in enumerate(rows):
+        rd[i], rp[i], rq[i], rw[i] = d, pre, post, w
+        if count[d - 1, pre] == 0:
+            start[d - 1, pre] = i
+        count[d - 1, pre] += 1
+    return ColumnInputs(*(jnp.asarray(x) for x in (sub, neuron, np.where(sub >= 0, neuron, -1),
+                                                   rd, rp, rq, rw, start, count)))
+
+
 def test_goal_ramp_crosses_in_step_two_and_lookup_policy_in_step_zero():
     """With u reset per window the goal link (w=3) drives its neuron across threshold in
     step 2 of every window; with u kept for the whole recall it saturates and the neuron
     crosses in step 0 from the second window on (the authors' lookup regime)."""
-    goal = jnp.zeros(N_PITCH).at[40].set(CFG.network.goal_forward_weight)
-    zero_w = jnp.zeros((CFG.network.n_delays * N_PITCH, N_PITCH))
+    column = column_inputs([(0, 40), (0, 41)])
+    goal = CueInputs(jnp.zeros(8).at[0].set(CFG.network.goal_forward_weight), jnp.array(True))
     for policy, expected_step in (("window", 2), ("recall", 0)):
         cfg = load_config(overrides={"network.facilitation_reset": policy})
         rec = Recaller.from_config(cfg)
-        state = rec.init()
-        title_window, column = jax.jit(rec.title_window), jax.jit(rec.column)
+        state = rec.init(8)
+        window = eqx.filter_jit(lambda s, c, g, rec=rec: rec.window(s, c, g))
         firsts = []
         for _ in range(3):
-            title, fac, u = title_window(state.title, state.goal)
-            ring, out = column(state.pitch, zero_w, goal, u, jnp.array(True), state.windows)
-            state = state.__class__(title, fac, ring, state.duration, state.windows + 1)
-            firsts.append(float(out.first[40]))
-            assert np.isinf(np.delete(np.asarray(out.first), 40)).all()  # nothing else fires
+            state, (out, _) = window(state, column, goal)
+            firsts.append(float(out.times()[40]))
+            assert np.isinf(np.delete(np.asarray(out.times()), 40)).all()  # nothing else fires
         assert int(firsts[0]) == 2 and all(int(f) == expected_step for f in firsts[1:])
         # The goal ramp of the paper's rule: 0.5, 1.25, 2.375, ... capped.
-        u = np.asarray(title_window(rec.init().title, rec.init().goal)[2])
+        u = np.asarray(rec.title_window(rec.init(8).title, rec.init(8).goal)[2])
         np.testing.assert_allclose(u[:3], [0.5, 1.25, 2.375], rtol=1e-6)
         assert u.max() == CFG.network.facilitation_cap
 
@@ -60,24 +76,23 @@ def test_delayed_sequential_input_arrives_d_windows_later():
     """A column that fired in window k - d drives column k through a delay-d synapse, step for
     step: the post neuron crosses in the step its input arrives (a strong synapse)."""
     rec = Recaller.from_config(CFG)
-    raster = np.zeros((rec.steps, N_PITCH), bool)
-    raster[7, 10] = True  # neuron 10 of the column d back fired once, in step 7
-    column = jax.jit(rec.column)
-    for d in range(1, CFG.network.n_delays + 1):
-        context = np.zeros((CFG.network.n_delays, rec.steps, N_PITCH), bool)
-        context[d - 1] = raster
-        state = rec.init(jnp.asarray(context))
-        rows = ColumnSynapses(jnp.array([d]), jnp.array([10]), jnp.array([20]), jnp.array([500.0]))
-        w = dense_weights(rows, CFG.network.n_delays, N_PITCH)
-        _, out = column(state.pitch, w, jnp.zeros(N_PITCH), jnp.zeros(rec.steps),
-                            jnp.array(True), jnp.array(0))
-        assert int(out.first[20]) == 7 and np.isinf(np.delete(np.asarray(out.first), 20)).all()
+    d_max = CFG.network.n_delays
+    window = eqx.filter_jit(lambda s, c, g: rec.window(s, c, g))
+    for d in range(1, d_max + 1):
+        context = np.zeros((d_max, rec.steps, 8), bool)
+        context[d - 1, 7, 0] = True  # slot 0 (neuron 10) of the column d back fired once, in step 7
+        neurons = np.full((d_max, 8), -1)
+        neurons[:, 0] = 10
+        state = rec.init(8, jnp.asarray(context), jnp.asarray(neurons))
+        column = column_inputs([(0, 20), (0, 21)], [(d, 0, 0, 500.0)])
+        _, (out, _) = window(state, column, CueInputs(jnp.zeros(8), jnp.array(True)))
+        assert int(out.times()[20]) == 7 and np.isinf(np.delete(np.asarray(out.times()), 20)).all()
 
 
 def test_teacher_raster_fires_every_six_steps():
     rec = Recaller.from_config(CFG)
-    raster = np.asarray(rec.teacher_raster(jnp.array([5, -1]), N_PITCH))
-    assert list(np.nonzero(raster[:, 5])[0]) == list(range(0, 50, 6))
+    raster = np.asarray(rec.teacher_raster(jnp.array([True, False])))
+    assert list(np.nonzero(raster[:, 0])[0]) == list(range(0, 50, 6))
     assert raster.sum() == 9
 
 
@@ -152,9 +167,9 @@ def test_recall_stops_at_the_end_marker(monkeypatch):
     walked = []
     real = cued.recall_chunk
 
-    def spy(recaller, state, inputs, *args):
-        walked.append(inputs.active.shape[0])
-        return real(recaller, state, inputs, *args)
+    def spy(recaller, state, columns, cues, *args):
+        walked.append(cues.active.shape[0])
+        return real(recaller, state, columns, cues, *args)
 
     monkeypatch.setattr(cued, "recall_chunk", spy)
     short = recall_title(net, "short", CFG)

@@ -45,7 +45,7 @@ def corpus():
                    make_track([(52, 45), (53, 47), (55, 48), (0,), (57, 50), (59, 52)], [1] * 6)),
     ]
     net = grow(Network.empty(), pieces, CFG)
-    return {p.title: p for p in pieces}, net, NetworkIndex(net)
+    return {p.title: p for p in pieces}, net, NetworkIndex(net, CFG)
 
 
 def test_fragment_of_a_stored_piece_is_found_with_its_position_and_continuation(corpus):

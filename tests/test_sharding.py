@@ -63,7 +63,7 @@ SCRIPT = textwrap.dedent("""
     inputs = jax.device_put((np.full((n, w, 1), 5, np.int32), np.full((n, w, 1), 3, np.int32),
                              np.tile(np.arange(w, dtype=np.int32), (n, 1)),
                              np.ones((n, w, steps), bool), np.ones((n, w, steps), bool)), sharding)
-    rec_p, _ = learn_batch(learner, *inputs)
+    rec_p = learn_batch(learner, *inputs)
     assert len(rec_p.dw.sharding.device_set) == 2, rec_p.dw.sharding
     shards = rec_p.dw.addressable_shards
     assert sorted(s.data.shape[0] for s in shards) == [2, 2]

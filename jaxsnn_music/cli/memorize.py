@@ -44,7 +44,7 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
 
     from jaxsnn_music.checkpoint import size_on_disk
     from jaxsnn_music.config import load_config
-    from jaxsnn_music.events import N_PITCH_CLASSES
+    from jaxsnn_music.network.subnets import Subnets
     from jaxsnn_music.resumable import memorize_corpus, network_counts
 
     cfg = load_config(preset, config_path, list(overrides))
@@ -64,7 +64,9 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
         bar.close()
     counts = network_counts(run.network, cfg)
     columns = counts["columns"]
-    per_column = f"({N_PITCH_CLASSES} + {cfg.encoding.n_duration_classes})"
+    subnets = Subnets.from_config(cfg)
+    per_column = " + ".join(str(subnets.neurons(s)) for s in range(subnets.count))
+    per_column = f"({per_column})"
     if run.already_complete:
         status = "already memorized, nothing to do"
     elif run.resumed_pieces:

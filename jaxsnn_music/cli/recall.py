@@ -53,9 +53,9 @@ def recall(checkpoint, title, pacemaker_hz, out, tuned, overrides):
     network, cfg, manifest = restore_checkpoint(checkpoint, overrides)
     recaller = None
     if tuned is not None:
-        from jaxsnn_music.tune import load_tuned
+        from jaxsnn_music.tune import load_tuned, plain_recaller
 
-        recaller = load_tuned(tuned, cfg).recaller(cfg)
+        recaller = plain_recaller(load_tuned(tuned, cfg), cfg)
     recalled = recall_title(network, title, cfg, recaller)
     stored = _stored_piece(manifest, recalled.title, cfg)
     rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz

@@ -98,7 +98,7 @@ def _number(x: float) -> str:
 
 
 def spec(default: Any, within: str | None = None, *, also: float | None = None,
-         learned: bool | None = None) -> Any:
+         learned: bool | None = None, pattern: tuple[str, str] | None = None) -> Any:
     """Declare a config field.
 
     **Arguments:**
@@ -110,8 +110,12 @@ def spec(default: Any, within: str | None = None, *, also: float | None = None,
     - `also`: an infinity that is valid as well (``math.inf`` for ``network.w_max``).
     - `learned`: whether learning reads it, so that it is fixed once a network is
       memorized; None: as its section says (:class:`Section`'s ``learned``).
+    - `pattern`: for a ``str`` field, ``(regular expression, what it means in words)``: the
+      whole value must match it.
     """
     metadata: dict[str, Any] = {}
+    if pattern is not None:
+        metadata["pattern"] = pattern
     if within is not None:
         metadata["within"] = Interval.parse(within, also)
     if learned is not None:
@@ -128,6 +132,7 @@ class FieldRule:
     kind: Any  # int, float, bool, str, or the tuple of a Literal's choices
     within: Interval | None
     learned: bool
+    pattern: tuple[str, str] | None = None
 
     def check(self, value: Any) -> Any:
         """``value`` as the field stores it (``7e3`` -> ``7000`` for an int), or a one-line
@@ -144,6 +149,8 @@ class FieldRule:
         if kind is str:
             if not isinstance(value, str):
                 raise ConfigError(f"{self.key} must be a string, got {show(value)}")
+            if self.pattern is not None and not re.fullmatch(self.pattern[0], value):
+                raise ConfigError(f"{self.key} must be {self.pattern[1]}, got {show(value)}")
             if within is not None:
                 try:
                     items = [int(x) for x in value.split(",") if x.strip()]
@@ -236,7 +243,8 @@ def field_rules(cls: type[Section]) -> tuple[FieldRule, ...]:
         if kind in (int, float) and within is None:
             raise TypeError(f"{cls.__name__}.{field.name}: a number needs spec(..., within=...)")
         rules.append(FieldRule(field.name, f"{cls.section_key}.{field.name}", kind, within,
-                               field.metadata.get("learned", cls.learned)))
+                               field.metadata.get("learned", cls.learned),
+                               field.metadata.get("pattern")))
     return tuple(rules)
 
 

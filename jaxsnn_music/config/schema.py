@@ -110,7 +110,7 @@ class NetworkConfig(Section, key="network", learned=True):
     """Current into a piece's title neuron for the whole time its piece is learned."""
     title_current_recall: float = spec(30.0, "[0, 10000]", learned=False)
     """Current into the cued title neuron during goal-based recall."""
-    n_delays: int = spec(4, "(0, 64]")
+    n_delays: int = spec(4, "(0, 15]")
     """D: column k receives sequential synapses from columns k-1 .. k-D, delay = distance."""
     a_plus: float = spec(1.0, "[0, 1000]")
     """STDP potentiation amplitude (pre before post)."""
@@ -149,6 +149,18 @@ class NetworkConfig(Section, key="network", learned=True):
     lie within coincidence_window_ms of a title spike."""
     coincidence_window_ms: float = spec(0.5, "[0, 1000]")
     """|t_note - t_title| <= this counts as coincident (inclusive, in whole steps)."""
+    goal_links: str = spec("all", pattern=(r"all|none|first:[1-9][0-9]{0,6}",
+                                           "all, none or first:N (N a whole number >= 1)"))
+    """Which notes a title is linked to: ``all`` (the paper: the title neuron is driven while its
+    whole piece is learned), ``first:N`` (it is driven during the first N events of each track
+    only, so the coincidence rule links only those) or ``none`` (never driven)."""
+    context_cells: int = spec(1, "[1, 63]")
+    """Neurons per value in a column (M); learning picks one per stored context, so that a
+    transition belongs to the context it was stored in (:mod:`jaxsnn_music.network.cells`).
+    1 is the paper's network (one neuron per pitch or duration value)."""
+    cross_subnet: bool = False
+    """Sequential synapses also run between the pitch and duration subnetworks (from the
+    columns before), so each subnetwork's next value is predicted from both; off in the paper."""
     facilitation_sequential: float = spec(0.2, "[0, 100]", learned=False)
     """Recall: u <- u + f (u + 1) on a sequential synapse whose presynaptic spike arrived recently."""
     facilitation_goal: float = spec(0.5, "[0, 100]", learned=False)
@@ -186,7 +198,17 @@ class NetworkConfig(Section, key="network", learned=True):
     def facilitation_steps(self) -> int:
         return round(self.facilitation_window_ms / self.dt_ms)
 
+    @property
+    def goal_events(self) -> int | None:
+        """How many events of each track a title is driven (linked) for; None: all of them."""
+        if self.goal_links == "all":
+            return None
+        return 0 if self.goal_links == "none" else int(self.goal_links.split(":")[1])
 
+
+MAX_NEURONS_PER_SUBNET = 8192
+"""Neurons of one subnetwork in one column (values x context cells): the network's key width
+(:mod:`jaxsnn_music.network.keys`)."""
 MAX_STEPS_PER_WINDOW = 10_000
 """A column window may be at most this many time steps (``window_ms / dt_ms``)."""
 
@@ -211,6 +233,13 @@ class RecallConfig(Section, key="recall", learned=False):
     it is part of the synapse model. Everything here is about reading the network out.
     """
 
+    sequential: Literal["on", "off"] = "on"
+    """Whether the learned sequential (STDP) synapses take part in recall (``off``: only the
+    title's goal links drive the columns; the ablation that measures what the memory carries)."""
+    spike_timing: Literal["precise", "step"] = "precise"
+    """When a neuron's spike counts as happening for the ``first`` read-out: at its threshold
+    crossing located inside the step by linear interpolation of V (``precise``, as NEST's
+    precise-timing neurons do), or at its step (``step``: neurons crossing in the same step tie)."""
     readout: Literal["first", "rate"] = "first"
     """A column's value: the ``first`` neuron to spike in its window (the paper; ties within a
     step go to the earlier interpolated threshold crossing), or the one that fires most (``rate``)."""
@@ -229,9 +258,12 @@ class RecallConfig(Section, key="recall", learned=False):
     batch_units: int = spec(64, "(0, 65536]")
     """(title, track) recalls simulated side by side (vmapped) per call."""
     sparse_inputs: int = spec(32, "[0, 65536]")
-    """Speed only, never the result: while no recall of a batch has more presynaptic neurons
-    that fired (over the previous D columns of a subnetwork) than this, a window multiplies
-    only their weight rows; otherwise the dense product (0: always dense)."""
+    """Speed only, never the result: while no recall of a batch has more presynaptic channels
+    (a neuron of one of the previous D columns) that fired than this, a window gathers only
+    their synapses; otherwise all synapses into the column (0: always all)."""
+    sparse_fan_out: int = spec(256, "[0, 65536]")
+    """Speed only, never the result: the gathered path (``sparse_inputs``) is used in chunks
+    whose presynaptic neurons each reach at most this many synapses into one column (0: never)."""
     pacemaker_hz: float = spec(16.0, "(0.01, 10000]")
     """Firing rate of the pacemaker cluster during recall."""
     reference_hz: float = spec(16.0, "(0.01, 10000]")
@@ -395,6 +427,11 @@ class Config:
                               f"got {net.steps_per_window}")
         if not net.w_min < net.w_max:
             raise ConfigError(f"network.w_min ({net.w_min}) must be < network.w_max ({net.w_max})")
+        for values, key in ((129, "129 pitch classes"),
+                            (enc.n_duration_classes, "encoding.n_duration_classes")):
+            if values * net.context_cells > MAX_NEURONS_PER_SUBNET:
+                raise ConfigError(f"network.context_cells ({net.context_cells}) x {key} "
+                                  f"({values}) must be <= {MAX_NEURONS_PER_SUBNET} neurons per column")
         if tune.delay_range_steps > net.steps_per_window:
             raise ConfigError(f"tune.delay_range_steps ({tune.delay_range_steps}) must be <= the "
                               f"steps of one window ({net.steps_per_window})")

@@ -100,12 +100,12 @@ def paper_protocol(pieces: Sequence[Piece], cfg: Config, progress: Progress = _q
 
 
 def recall_scores(network: Network, pieces: Sequence[Piece], cfg: Config,
-                  host: NetworkIndex | None = None, timing: bool = True) -> list[TrackScore]:
+                  index: NetworkIndex | None = None, timing: bool = True) -> list[TrackScore]:
     """Title-cued recall of every given (memorized) piece, scored per track."""
     by_title = {p.title: p for p in pieces}
     titles = [t for t in network.titles if t in by_title]
     scores = []
-    for recalled in recall_titles(network, titles, cfg, host=host):
+    for recalled in recall_titles(network, titles, cfg, index=index):
         piece = by_title[recalled.title]
         timed = time_piece(recalled, cfg, cfg.recall.reference_hz) if timing else None
         scores.extend(score_piece(piece, recalled, cfg, timed))
@@ -144,7 +144,7 @@ def _occurs_at(piece: Piece, layer: int, column: int, fragment: Fragment) -> boo
 
 
 def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Sequence[Piece],
-                      cfg: Config, host: NetworkIndex | None = None,
+                      cfg: Config, index: NetworkIndex | None = None,
                       progress: Progress = _quiet) -> dict:
     """Identification of random fragments of memorized and of held-out pieces.
 
@@ -154,7 +154,7 @@ def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Se
 
     **Returns:** ``{"fragments": [...], "by_length": [...], "summary": {...}}``.
     """
-    host = host or NetworkIndex(network)
+    index = index or NetworkIndex(network, cfg)
     rc = cfg.recall
     rng = np.random.default_rng(rc.seed + 1)
     rows = []
@@ -165,7 +165,7 @@ def episodic_protocol(network: Network, memorized: Sequence[Piece], held_out: Se
                                                             rc.fragments_per_length, rng):
             fragment = Fragment.from_track(piece.tracks[layer], start, length)
             t0 = time.perf_counter()
-            found = identify(network, fragment, cfg, host, continuation=False)
+            found = identify(network, fragment, cfg, index, continuation=False)
             seconds = time.perf_counter() - t0
             best = found.best
             if found.unknown:
@@ -222,9 +222,9 @@ def sweep_metrics(network: Network, pieces: Sequence[Piece], cfg: Config) -> dic
     fragments of the memorized pieces: the true title wins or ties), with
     ``episodic_unknown_rate``.
     """
-    host = NetworkIndex(network)
-    summary = summarize(recall_scores(network, pieces, cfg, host=host))
-    episodic = episodic_protocol(network, pieces, [], cfg, host=host)["summary"]
+    index = NetworkIndex(network, cfg)
+    summary = summarize(recall_scores(network, pieces, cfg, index=index))
+    episodic = episodic_protocol(network, pieces, [], cfg, index=index)["summary"]
     return {"pitch_accuracy": summary.get("pitch_weighted"),
             "duration_accuracy": summary.get("duration_weighted"),
             "onset_accuracy": summary.get("onset_weighted"),
@@ -280,9 +280,9 @@ def full_protocol(network: Network, memorized: Sequence[Piece], held_out: Sequen
     fragment) are the long tables, ``episodic`` and ``fragments`` only when asked for,
     ``tempo`` (the longest piece under 2000 events) only when something was memorized.
     """
-    host = NetworkIndex(network)
+    index = NetworkIndex(network, cfg)
     t0 = time.perf_counter()
-    scores = recall_scores(network, memorized, cfg, host)
+    scores = recall_scores(network, memorized, cfg, index)
     rows = [s.row() for s in scores]
     recall_seconds = time.perf_counter() - t0
     progress(f"title-cued recall of {len(rows)} tracks in {recall_seconds:.0f} s")
@@ -296,7 +296,7 @@ def full_protocol(network: Network, memorized: Sequence[Piece], held_out: Sequen
                                                for v in by_piece.values())}
     result["track_rows"] = rows
     if episodic:
-        ep = episodic_protocol(network, memorized, held_out, cfg, host, progress)
+        ep = episodic_protocol(network, memorized, held_out, cfg, index, progress)
         result["episodic"] = {"summary": ep["summary"], "by_length": ep["by_length"],
                               "held_out_titles": sorted({p.title for p in held_out})}
         result["fragments"] = ep["fragments"]

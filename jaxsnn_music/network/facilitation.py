@@ -15,8 +15,13 @@ window (MODEL.md section 6). Our choice, both parts configurable:
   of every column window, so a title that fires throughout the recall cannot
   carry facilitation from one column to the next; ``"recall"`` resets only once.
 
-Arrival times are integer step counts (the time since the last arrival), never
-compared as floats.
+"An arrival within the last ``W`` steps (this one included)" is computed as
+``near = 1 - prod_{m=0..W} (1 - a_{t-m})`` from the last ``W + 1`` arrivals, and the
+update as ``u <- near * min(u + f (u + 1), cap) + (1 - near) * u``. For arrivals that are
+0 or 1 (spikes) this is the rule above exactly, bit for bit (every factor is exactly 0
+or 1); for real-valued arrivals (delays read through a kernel in the differentiable
+mode) it is the smooth version of the same rule. Arrivals are counted in whole steps,
+never compared as float times.
 """
 
 from __future__ import annotations
@@ -24,16 +29,17 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, Float
 
 from jaxsnn_music.config import NetworkConfig
 
 
 class FacilitationState(eqx.Module):
-    """Per synapse: the factor and the steps since the last presynaptic arrival."""
+    """Per synapse (or per presynaptic channel): the factor and the last ``W`` arrivals."""
 
     u: Float[Array, "*synapses"]
-    since_arrival: Int[Array, "*synapses"]
+    history: Float[Array, " window *synapses"]
+    """Arrivals of the last ``W`` steps, the most recent first."""
 
 
 class Facilitation(eqx.Module):
@@ -51,43 +57,28 @@ class Facilitation(eqx.Module):
     def goal(cfg: NetworkConfig) -> Facilitation:
         return Facilitation(cfg.facilitation_goal, cfg.facilitation_steps, cfg.facilitation_cap)
 
-    def init(self, shape: tuple[int, ...]) -> FacilitationState:
-        """Reset: ``u = 0`` and no arrival yet (the counter starts beyond the window)."""
-        return FacilitationState(jnp.zeros(shape, jnp.float32),
-                                 jnp.full(shape, self.window_steps + 1, jnp.int32))
+    def init(self, shape: tuple[int, ...], dtype=jnp.float32) -> FacilitationState:
+        """Reset: ``u = 0`` and no arrival yet."""
+        return FacilitationState(jnp.zeros(shape, dtype), jnp.zeros((self.window_steps,) + shape, dtype))
 
-    def step(self, state: FacilitationState, arrivals: Bool[Array, "*synapses"]) -> FacilitationState:
-        """Advance one step given this step's presynaptic arrivals.
+    def step(self, state: FacilitationState, arrivals: Array) -> FacilitationState:
+        """Advance one step given this step's presynaptic arrivals (0/1 or real).
 
         **Returns:** the new state; its ``u`` multiplies the weights in this step.
         """
-        since = jnp.where(arrivals, 0, jnp.minimum(state.since_arrival + 1, self.window_steps + 1))
-        recent = since <= self.window_steps
-        u = jnp.where(recent, jnp.minimum(state.u + self.increment * (state.u + 1.0), self.cap),
-                      state.u)
-        return FacilitationState(u, since)
+        a = jnp.asarray(arrivals).astype(state.u.dtype)
+        near = 1.0 - (1.0 - a) * jnp.prod(1.0 - state.history, axis=0)
+        grown = jnp.minimum(state.u + self.increment * (state.u + 1.0), self.cap)
+        u = near * grown + (1.0 - near) * state.u
+        history = jnp.concatenate([a[None], state.history[:-1]]) if self.window_steps else state.history
+        return FacilitationState(u, history)
 
+    def run(self, state: FacilitationState, arrivals: Float[Array, " steps *synapses"]
+            ) -> tuple[FacilitationState, Float[Array, " steps *synapses"]]:
+        """:meth:`step` over a window of arrivals. **Returns:** the state after it and ``u`` at
+        every step."""
+        def one(state, a):
+            state = self.step(state, a)
+            return state, state.u
 
-def driven_window(lif, facilitation: Facilitation, neuron, links: FacilitationState,
-                  current: float, steps: int):
-    """One neuron driven at a constant ``current`` for ``steps`` steps, with the
-    facilitation of the links it sends (each of its spikes is an arrival on them).
-
-    **Arguments:**
-
-    - `lif`: the neuron model (:class:`~jaxsnn_music.network.lif.LIF`).
-    - `facilitation`: the rule of its outgoing links.
-    - `neuron`: the neuron's state at the start; `links`: the links' facilitation state.
-
-    **Returns:** ``(neuron, links, u)``: both states after the window, and ``u`` at every step.
-    """
-    drive = jnp.asarray(current, jnp.float32)
-
-    def step(carry, _):
-        state, fac = carry
-        state, spike = lif.step(state, drive)
-        fac = facilitation.step(fac, spike)
-        return (state, fac), fac.u
-
-    (neuron, links), u = lax.scan(lambda c, x: step(c, x), (neuron, links), None, length=steps)
-    return neuron, links, u
+        return lax.scan(lambda c, x: one(c, x), state, arrivals)

@@ -17,7 +17,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
 from jaxsnn_music.network.buckets import bucket
-from jaxsnn_music.network.sorted_merge import bits_for, pack_keys, place, union
+from jaxsnn_music.network import keys
+from jaxsnn_music.network.sorted_merge import place, union
 
 
 class CoincidenceRule(eqx.Module):
@@ -86,24 +87,24 @@ def empty_links(capacity: int | None = None) -> GoalLinks:
     return GoalLinks(ints, ints, ints, ints, ints, zeros, zeros, jnp.zeros((), jnp.int32))
 
 
-_KEYS = ("title", "layer", "subnet", "column", "neuron")
+_KEYS = keys.names(keys.LINK)
 
 
-def merge_links(links: GoalLinks, title, layer, subnet, column, neuron,
-                forward: float, feedback: float) -> GoalLinks:
-    """Add new links (NumPy arrays of their keys) with the given weights.
+def merge_links(links: GoalLinks, new: dict[str, np.ndarray], forward: float, feedback: float
+                ) -> GoalLinks:
+    """Add new links (NumPy arrays of their key fields, :data:`~.keys.LINK`) with the given
+    weights.
 
     A link is created, not accumulated: a key that is already there, or that comes
     twice, keeps its first row. Runs on the host at the cost of the new links plus
-    one copy of the table (see :mod:`.tables`).
+    one copy of the table (see :mod:`.sorted_merge`).
 
     **Returns:** the sorted link table in the capacity bucket of its size.
     """
     n = int(links.count)
     old = {k: np.asarray(getattr(links, k))[:n] for k in (*_KEYS, "forward", "feedback")}
-    new = {k: np.asarray(v, np.int32) for k, v in zip(_KEYS, (title, layer, subnet, column, neuron))}
-    bits = [bits_for(old[k], new[k]) for k in _KEYS]
-    u = union(pack_keys([old[k] for k in _KEYS], bits), pack_keys([new[k] for k in _KEYS], bits))
+    new = {k: np.asarray(new[k], np.int32) for k in _KEYS}
+    u = union(keys.pack(keys.LINK, old, check=False), keys.pack(keys.LINK, new))
     capacity = bucket(u.size)
     big = np.iinfo(np.int32).max
     fresh = np.count_nonzero(~u.known)

@@ -17,20 +17,27 @@ import numpy as np
 
 from jaxsnn_music.config import Config, NetworkConfig
 from jaxsnn_music.events import Piece
+from jaxsnn_music.network import keys
 from jaxsnn_music.network.buckets import bucket
+from jaxsnn_music.network.cells import TrackNeurons, allocate, merge_cells, used_cells
 from jaxsnn_music.network.goal import merge_links
 from jaxsnn_music.network.layout import Segments, batch_size, batches, segment_pieces
-from jaxsnn_music.network.learn import Learner, batch_sharding, learn_batch, title_raster
+from jaxsnn_music.network.learn import (Learner, batch_sharding, learn_batch, subnet_of_slots,
+                                        title_raster)
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH, merge
+from jaxsnn_music.network.synapses import merge
+
+SYNAPSE_FIELDS = keys.names(keys.SYNAPSE)
+LINK_FIELDS = keys.names(keys.LINK)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Learned:
     """The raw outcome of learning some pieces (NumPy, one row per entry).
 
-    ``changes``: weight changes keyed ``layer, subnet, post_col, delay, pre, post``
-    (unsorted; a key may repeat across segments of different pieces).
+    ``changes``: weight changes keyed as the synapse store (:data:`~.keys.SYNAPSE`:
+    ``layer, post_col, delay, pre_subnet, pre, post_subnet, post``; unsorted, a key may
+    repeat across segments of different pieces).
     ``links``: goal links ``title, layer, subnet, column, neuron``.
     ``spikes`` (if asked for): ``title, layer, subnet, column, neuron, step`` with
     ``step`` counted from the start of the column's window.
@@ -53,25 +60,30 @@ def _title_inputs(raster: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.nda
     return at(seg.column), at(seg.column - 1)
 
 
-def _extract(seg: Segments, ids: np.ndarray, dw: np.ndarray, goal: np.ndarray,
-             raster: np.ndarray | None, subnet: int, n_delays: int, out: dict) -> None:
-    windows = ids.shape[1]
+def _extract(seg: Segments, ids: np.ndarray, rec, record_spikes: bool, n_delays: int,
+             cross: bool, out: dict) -> None:
+    """Pull the weight changes, goal links (and spikes) of a batch out of its records.
+    ``ids``: ``[segments, windows, slots]`` neurons of every slot (chord slots, then duration)."""
+    dw, goal = np.asarray(rec.dw), np.asarray(rec.goal)
+    windows, slots = ids.shape[1:]
+    subnet = np.asarray(subnet_of_slots(slots - 1))
     back = np.arange(windows)[:, None] - np.arange(1, n_delays + 1)[None, :]
     pre_ids = np.where((back >= 0)[None, :, :, None], ids[:, np.clip(back, 0, None), :], -1)
+    pair = np.ones((slots, slots), bool) if cross else subnet[:, None] == subnet[None, :]
     valid = (seg.record[:, :, None, None, None] & (pre_ids[..., :, None] >= 0)
-             & (ids[:, :, None, None, :] >= 0))
+             & (ids[:, :, None, None, :] >= 0) & pair)
     b, w, d, i, j = np.nonzero(valid)
-    out["changes"].append(dict(layer=seg.layer[b], subnet=np.full(len(b), subnet),
-                               post_col=seg.column[b, w], delay=d + 1, pre=pre_ids[b, w, d, i],
-                               post=ids[b, w, j], weight=dw[b, w, d, i, j]))
+    out["changes"].append(dict(layer=seg.layer[b], post_col=seg.column[b, w], delay=d + 1,
+                               pre_subnet=subnet[i], pre=pre_ids[b, w, d, i],
+                               post_subnet=subnet[j], post=ids[b, w, j], weight=dw[b, w, d, i, j]))
     b, w, m = np.nonzero(seg.record[:, :, None] & goal & (ids >= 0))
-    out["links"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=np.full(len(b), subnet),
+    out["links"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=subnet[m],
                              column=seg.column[b, w], neuron=ids[b, w, m]))
-    if raster is not None:
+    if record_spikes:
+        raster = np.asarray(rec.raster)
         b, w, t, m = np.nonzero(seg.record[:, :, None, None] & raster & (ids >= 0)[:, :, None, :])
-        out["spikes"].append(dict(title=seg.title[b], layer=seg.layer[b],
-                                  subnet=np.full(len(b), subnet), column=seg.column[b, w],
-                                  neuron=ids[b, w, m], step=t))
+        out["spikes"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=subnet[m],
+                                  column=seg.column[b, w], neuron=ids[b, w, m], step=t))
 
 
 def _concat(parts: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -81,7 +93,8 @@ def _concat(parts: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[
 
 
 def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int = 0,
-          record_spikes: bool = False, devices: Sequence[jax.Device] | None = None) -> Learned:
+          record_spikes: bool = False, devices: Sequence[jax.Device] | None = None,
+          neurons: Sequence[Sequence[TrackNeurons]] | None = None) -> Learned:
     """Run the compiled learning scan over every track of ``pieces``.
 
     **Arguments:**
@@ -91,12 +104,14 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
     - `record_spikes`: also return every spike (for tests; costs host memory).
     - `devices`: split each batch of segments across these (default: every device
       JAX sees; with one device nothing is split, as before sharding existed).
+    - `neurons`: the context cell of every event (:func:`~.cells.allocate`; default: the
+      values themselves, one cell per value).
 
     **Returns:** a :class:`Learned`.
     """
     ncfg = _network_config(cfg)
     learner = Learner.from_config(ncfg)
-    groups = segment_pieces(pieces, ncfg, first_title)
+    groups = segment_pieces(pieces, ncfg, first_title, neurons)
     longest = max((t.n_events for p in pieces for t in p.tracks), default=0)
     raster = np.asarray(title_raster(learner, bucket(longest + 1, minimum=64)))
     sharding = batch_sharding(devices)
@@ -112,26 +127,22 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
                 inputs = tuple(jnp.asarray(x) for x in inputs)
             else:
                 inputs = jax.device_put(inputs, sharding)
-            rec_p, rec_d = learn_batch(learner, *inputs)
-            for subnet, ids, rec in ((PITCH, seg.pitch, rec_p), (DURATION, seg.duration, rec_d)):
-                _extract(seg, ids, np.asarray(rec.dw), np.asarray(rec.goal),
-                         np.asarray(rec.raster) if record_spikes else None, subnet,
-                         ncfg.n_delays, out)
+            record = learn_batch(learner, *inputs)
+            ids = np.concatenate([seg.pitch, seg.duration], axis=2)
+            _extract(seg, ids, record, record_spikes, ncfg.n_delays, ncfg.cross_subnet, out)
     return Learned(
-        changes=_concat(out["changes"], ("layer", "subnet", "post_col", "delay", "pre", "post",
-                                         "weight")),
-        links=_concat(out["links"], ("title", "layer", "subnet", "column", "neuron")),
-        spikes=_concat(out["spikes"], ("title", "layer", "subnet", "column", "neuron", "step"))
-        if record_spikes else None)
+        changes=_concat(out["changes"], (*SYNAPSE_FIELDS, "weight")),
+        links=_concat(out["links"], LINK_FIELDS),
+        spikes=_concat(out["spikes"], (*LINK_FIELDS, "step")) if record_spikes else None)
 
 
 def grow(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
-             devices: Sequence[jax.Device] | None = None) -> Network:
+         devices: Sequence[jax.Device] | None = None) -> Network:
     """Learn ``pieces`` into ``network`` (all in parallel) and return the grown network.
 
     Each piece gets a new title neuron; columns and layers are recruited as the
-    tracks require; synapse changes add to existing weights (then ``w_min`` /
-    ``w_max`` clip the sums).
+    tracks require; every event takes a context cell (:func:`~.cells.allocate`);
+    synapse changes add to existing weights (then ``w_min`` / ``w_max`` clip the sums).
 
     **Arguments:**
 
@@ -143,23 +154,24 @@ def grow(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
     **Returns:** the new :class:`Network`.
     """
     ncfg = _network_config(cfg)
-    learned = learn(pieces, ncfg, first_title=network.n_titles, devices=devices)
+    neurons = allocate(pieces, network.cells, network.synapses, ncfg.context_cells,
+                       ncfg.cross_subnet)
+    learned = learn(pieces, ncfg, first_title=network.n_titles, devices=devices, neurons=neurons)
     synapses = merge(network.synapses, learned.changes, ncfg.w_min, ncfg.w_max)
-    links = learned.links
-    goal = merge_links(network.goal, links["title"], links["layer"], links["subnet"],
-                       links["column"], links["neuron"], ncfg.goal_forward_weight,
+    goal = merge_links(network.goal, learned.links, ncfg.goal_forward_weight,
                        ncfg.goal_feedback_weight)
+    cells = merge_cells(network.cells, used_cells(pieces, neurons))
     layers = max([network.n_layers] + [len(p.tracks) for p in pieces])
     lengths = np.zeros((network.n_titles + len(pieces), layers), np.int32)
     lengths[:network.n_titles, :network.n_layers] = np.asarray(network.track_lengths)
     for i, piece in enumerate(pieces):
         lengths[network.n_titles + i, :len(piece.tracks)] = [t.n_events for t in piece.tracks]
-    return Network(synapses, goal, jnp.asarray(lengths),
+    return Network(synapses, goal, cells, jnp.asarray(lengths),
                    network.titles + tuple(p.title for p in pieces))
 
 
 def grow_one_by_one(network: Network, pieces: Sequence[Piece],
-                        cfg: Config | NetworkConfig) -> Network:
+                    cfg: Config | NetworkConfig) -> Network:
     """The same learning, one piece per :func:`grow` call (bounds clip after each)."""
     for piece in pieces:
         network = grow(network, [piece], cfg)

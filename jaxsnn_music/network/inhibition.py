@@ -19,9 +19,12 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, Bool, Float, Int
 
 from jaxsnn_music.config import NetworkConfig
+
+MINICOLUMNS = 4
+"""Most subnetworks (minicolumns per column) a neuron's ``minicolumn`` may name."""
 
 
 class Inhibition(eqx.Module):
@@ -29,9 +32,12 @@ class Inhibition(eqx.Module):
 
     @abc.abstractmethod
     def __call__(self, current: Float[Array, "*batch neurons"],
-                 previous_spikes: Bool[Array, "*batch neurons"]) -> Float[Array, "*batch neurons"]:
-        """**Arguments:** the input current and the minicolumn's spikes of the previous step,
-        with the minicolumn's neurons on the last axis (padding slots must not spike).
+                 previous_spikes: Bool[Array, "*batch neurons"] | Float[Array, "*batch neurons"],
+                 minicolumn: Int[Array, " neurons"] | None = None) -> Float[Array, "*batch neurons"]:
+        """**Arguments:** the input current and the spikes of the previous step, neurons on
+        the last axis (padding slots must not spike), and optionally each neuron's
+        minicolumn (its subnetwork, ``0 .. MINICOLUMNS - 1``): a neuron is inhibited only by
+        the others of its own minicolumn. None: all neurons are one minicolumn.
 
         **Returns:** the current the neurons receive."""
 
@@ -48,14 +54,18 @@ class LateralInhibition(Inhibition):
     weight: float = eqx.field(static=True)
     floor: float = eqx.field(static=True)
 
-    def __call__(self, current, previous_spikes):
-        spikes = previous_spikes.astype(jnp.float32)
-        others = jnp.sum(spikes, axis=-1, keepdims=True) - spikes
+    def __call__(self, current, previous_spikes, minicolumn=None):
+        spikes = jnp.asarray(previous_spikes).astype(current.dtype)
+        if minicolumn is None:
+            others = jnp.sum(spikes, axis=-1, keepdims=True) - spikes
+        else:
+            member = (minicolumn[:, None] == jnp.arange(MINICOLUMNS)[None, :]).astype(spikes.dtype)
+            others = (spikes @ member) @ member.T - spikes
         return jnp.maximum(current - self.weight * others, self.floor)
 
 
 class NoInhibition(Inhibition):
     """Inhibition switched off: the current passes unchanged."""
 
-    def __call__(self, current, previous_spikes):
+    def __call__(self, current, previous_spikes, minicolumn=None):
         return current

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from jaxsnn_music.config import NetworkConfig
+from jaxsnn_music.network.cells import TrackNeurons, value_neurons
 from jaxsnn_music.errors import UserError
 from jaxsnn_music.events import Piece, TrackEvents
 
@@ -36,8 +37,8 @@ class Segments:
     track's start or after its end).
     """
 
-    pitch: np.ndarray  # int32 [segments, W, slots]: pitch classes of the column's chord
-    duration: np.ndarray  # int32 [segments, W, 1]: duration class
+    pitch: np.ndarray  # int32 [segments, W, slots]: pitch neurons of the column's chord
+    duration: np.ndarray  # int32 [segments, W, 1]: duration neuron
     column: np.ndarray  # int32 [segments, W]: global column index (negative in context before 0)
     record: np.ndarray  # bool [segments, W]: windows whose weight changes this segment records
     layer: np.ndarray  # int32 [segments]
@@ -52,8 +53,9 @@ class Segments:
         return Segments(**{f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)})
 
 
-def chord_matrix(track: TrackEvents, max_chord: int) -> np.ndarray:
-    """``[events, slots]`` pitch classes of each event's chord, ``-1`` padded."""
+def chord_matrix(track: TrackEvents, max_chord: int, neurons: np.ndarray | None = None) -> np.ndarray:
+    """``[events, slots]`` pitch neurons of each event's chord (``neurons``, aligned with the
+    track's chord tones; default: the pitch classes), ``-1`` padded."""
     size = track.chord_size
     largest = int(size.max()) if size.size else 1
     if largest > max_chord:
@@ -62,7 +64,7 @@ def chord_matrix(track: TrackEvents, max_chord: int) -> np.ndarray:
     out = np.full((track.n_events, max(largest, 1)), -1, np.int32)
     event = np.repeat(np.arange(track.n_events), size)
     slot = np.arange(len(track.pitch)) - np.repeat(track.chord_ptr[:-1], size)
-    out[event, slot] = track.pitch
+    out[event, slot] = track.pitch if neurons is None else neurons
     return out
 
 
@@ -79,34 +81,38 @@ def slot_bucket(chord: int) -> int:
     return max(32, 1 << (int(chord) - 1).bit_length())
 
 
-def segment_pieces(pieces: Sequence[Piece], cfg: NetworkConfig, first_title: int = 0
-                   ) -> dict[int, Segments]:
+def segment_pieces(pieces: Sequence[Piece], cfg: NetworkConfig, first_title: int = 0,
+                   neurons: Sequence[Sequence[TrackNeurons]] | None = None) -> dict[int, Segments]:
     """Cut every track of every piece into segments, grouped by chord-slot bucket.
 
     **Arguments:**
 
     - `pieces`: the pieces; piece ``i`` gets title id ``first_title + i``.
     - `cfg`: the network config (segment length, delays, chord limit).
+    - `neurons`: per piece and track, the neurons its events are stored in
+      (:func:`~jaxsnn_music.network.cells.allocate`; default: one neuron per value).
 
     **Returns:** ``{slots: Segments}``.
     """
     length, context = cfg.segment_columns, cfg.n_delays
     windows = length + context
     parts: dict[int, list[dict]] = {}
+    neurons = value_neurons(pieces) if neurons is None else neurons
     for i, piece in enumerate(pieces):
         piece_columns = max((t.n_events for t in piece.tracks), default=0)
         for layer, track in enumerate(piece.tracks):
             n = track.n_events
             if n == 0:
                 continue
-            chords = chord_matrix(track, cfg.max_chord_size)
+            ids = neurons[i][layer]
+            chords = chord_matrix(track, cfg.max_chord_size, ids.pitch)
             n_seg = -(-n // length)
             column = (np.arange(n_seg)[:, None] * length - context
                       + np.arange(windows)[None, :]).astype(np.int32)
             inside = (column >= 0) & (column < n)
             index = np.where(inside, column, n)  # row n is the empty column
             chords = np.concatenate([chords, np.full((1, chords.shape[1]), -1, np.int32)])
-            durations = np.append(track.duration_class.astype(np.int32), -1)
+            durations = np.append(ids.duration.astype(np.int32), -1)
             sizes = np.append(track.chord_size, 0)[index].max(axis=1)
             for s in range(n_seg):
                 slots = slot_bucket(sizes[s])

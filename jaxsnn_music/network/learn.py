@@ -56,10 +56,12 @@ from jaxsnn_music.network.goal import CoincidenceRule
 from jaxsnn_music.network.inhibition import Inhibition
 from jaxsnn_music.network.lif import LIF
 from jaxsnn_music.network.stdp import STDP, SpikeTiming, StdpTraces
+from jaxsnn_music.network.subnets import DURATION, PITCH
 
 
 class ColumnRecord(eqx.Module):
-    """What one window of one subnetwork leaves behind."""
+    """What one window leaves behind. Slots are the column's neurons: its chord's pitch
+    neurons, then its duration neuron (``Learner.subnets`` says which subnetwork each is)."""
 
     dw: Float[Array, "delays pre_slots post_slots"]
     """Change of the synapse from slot ``i`` of column ``k-d`` to slot ``j`` of column ``k``."""
@@ -78,6 +80,8 @@ class Learner(eqx.Module):
     coincidence: CoincidenceRule
     input_current: float = eqx.field(static=True)
     title_current: float = eqx.field(static=True)
+    title_events: int | None = eqx.field(static=True)
+    """The title is driven during its piece's first ``title_events`` events only (None: all)."""
     n_delays: int = eqx.field(static=True)
     steps: int = eqx.field(static=True)
 
@@ -85,18 +89,19 @@ class Learner(eqx.Module):
     def from_config(cfg: NetworkConfig) -> Learner:
         return Learner(LIF.from_config(cfg), Inhibition.from_config(cfg), STDP.from_config(cfg),
                        SpikeTiming.from_config(cfg), CoincidenceRule.from_config(cfg),
-                       cfg.input_current, cfg.title_current_learn, cfg.n_delays,
+                       cfg.input_current, cfg.title_current_learn, cfg.goal_events, cfg.n_delays,
                        cfg.steps_per_window)
 
-    def column(self, past: RingBuffer, ids: Int[Array, " slots"], column: Int[Array, ""],
-               title: Bool[Array, " steps"], title_before: Bool[Array, " steps"]
-               ) -> tuple[RingBuffer, ColumnRecord]:
-        """Simulate window ``k`` of one subnetwork: its column's driven neurons and STDP.
+    def column(self, past: RingBuffer, ids: Int[Array, " slots"], subnets: Int[Array, " slots"],
+               column: Int[Array, ""], title: Bool[Array, " steps"],
+               title_before: Bool[Array, " steps"]) -> tuple[RingBuffer, ColumnRecord]:
+        """Simulate window ``k``: its column's driven neurons (every subnetwork) and STDP.
 
         **Arguments:**
 
         - `past`: ring buffer of ``(raster, end trace, ids)`` of the previous columns.
-        - `ids`: the neuron (pitch or duration class) of each slot, ``-1`` = empty.
+        - `ids`: the neuron of each slot in its subnetwork, ``-1`` = empty.
+        - `subnets`: the subnetwork of each slot (its minicolumn, for inhibition).
         - `column`: the global column index ``k``.
         - `title`, `title_before`: the title's spikes in windows ``k`` and ``k - 1``.
 
@@ -114,7 +119,7 @@ class Learner(eqx.Module):
 
         def step(carry, pre_t):
             state, previous, traces, x_self, dw = carry
-            state, spikes = self.lif.step(state, self.inhibition(current, previous))
+            state, spikes = self.lif.step(state, self.inhibition(current, previous, subnets))
             traces, dw_t = self.stdp.step(traces, pre_t, spikes)
             # The column's own emission trace, for the columns after it.
             x_self = x_self * self.stdp.decay_plus + spikes
@@ -128,28 +133,31 @@ class Learner(eqx.Module):
 
     def segment(self, pitch: Int[Array, "windows slots"], duration: Int[Array, "windows 1"],
                 column: Int[Array, " windows"], title: Bool[Array, "windows steps"],
-                title_before: Bool[Array, "windows steps"]
-                ) -> tuple[ColumnRecord, ColumnRecord]:
-        """Scan the windows of one segment (pitch and duration subnetworks side by side).
+                title_before: Bool[Array, "windows steps"]) -> ColumnRecord:
+        """Scan the windows of one segment: each window's chord slots and duration slot
+        together, one column of neurons.
 
-        **Returns:** per-window records, pitch then duration, stacked on a ``windows`` axis.
+        **Returns:** per-window records, stacked on a ``windows`` axis.
         """
-        def empty(slots):
-            return RingBuffer.init(self.n_delays, (jnp.zeros((self.steps, slots), bool),
-                                                   jnp.zeros(slots, jnp.float32),
-                                                   jnp.full(slots, -1, jnp.int32)))
+        ids = jnp.concatenate([pitch, duration], axis=1)
+        subnets = subnet_of_slots(pitch.shape[1])
+        slots = ids.shape[1]
+        ring = RingBuffer.init(self.n_delays, (jnp.zeros((self.steps, slots), bool),
+                                               jnp.zeros(slots, jnp.float32),
+                                               jnp.full(slots, -1, jnp.int32)))
 
-        def window(rings, xs):
-            ring_p, ring_d = rings
-            ids_p, ids_d, k, t, t_before = xs
-            ring_p, rec_p = self.column(ring_p, ids_p, k, t, t_before)
-            ring_d, rec_d = self.column(ring_d, ids_d, k, t, t_before)
-            return (ring_p, ring_d), (rec_p, rec_d)
+        def window(ring, xs):
+            ids_k, k, t, t_before = xs
+            return self.column(ring, ids_k, subnets, k, t, t_before)
 
-        _, records = lax.scan(lambda c, x: window(c, x),
-                              (empty(pitch.shape[1]), empty(1)),
-                              (pitch, duration, column, title, title_before))
+        _, records = lax.scan(lambda c, x: window(c, x), ring, (ids, column, title, title_before))
         return records
+
+
+def subnet_of_slots(pitch_slots: int) -> Int[Array, " slots"]:
+    """The subnetwork of each slot of a learning column: ``pitch_slots`` chord slots (pitch),
+    then one duration slot."""
+    return jnp.asarray([PITCH] * pitch_slots + [DURATION], jnp.int32)
 
 
 @eqx.filter_jit
@@ -176,22 +184,25 @@ def batch_sharding(devices: Sequence[jax.Device] | None = None) -> NamedSharding
 
 
 @eqx.filter_jit
-def _title_raster(lif: LIF, current: float, windows: int, steps: int) -> Bool[Array, "windows steps"]:
+def _title_raster(lif: LIF, current: float, windows: int, driven: int, steps: int
+                  ) -> Bool[Array, "windows steps"]:
     count_trace("learn.title_raster")
-    drive = jnp.full((), current, jnp.float32)
+    drive = jnp.where(jnp.arange(windows * steps) < driven * steps, current, 0.0).astype(jnp.float32)
 
-    def step(state, _):
-        state, spike = lif.step(state, drive)
+    def step(state, i):
+        state, spike = lif.step(state, drive[i])
         return state, spike
 
-    _, spikes = lax.scan(lambda s, x: step(s, x), lif.init(()), None, length=windows * steps)
+    _, spikes = lax.scan(lambda s, x: step(s, x), lif.init(()), jnp.arange(windows * steps))
     return spikes.reshape(windows, steps)
 
 
 def title_raster(learner: Learner, windows: int) -> Bool[Array, "windows steps"]:
     """The spikes of a title neuron, window by window, from the start of its piece.
 
-    Every title receives the same constant current from its piece's start and
-    nothing else, so one trajectory serves all titles.
+    Every title receives the same current from its piece's start (for its first
+    ``title_events`` windows, or throughout) and nothing else, so one trajectory serves
+    all titles.
     """
-    return _title_raster(learner.lif, learner.title_current, windows, learner.steps)
+    driven = windows if learner.title_events is None else min(learner.title_events, windows)
+    return _title_raster(learner.lif, learner.title_current, windows, driven, learner.steps)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int
 
+from jaxsnn_music.network.cells import CellTable
 from jaxsnn_music.network.goal import GoalLinks, empty_links
 from jaxsnn_music.network.synapses import SynapseStore
 
@@ -26,6 +27,8 @@ class Network(eqx.Module):
 
     - `synapses`: sequential STDP synapses (:class:`SynapseStore`).
     - `goal`: title <-> note links (:class:`GoalLinks`).
+    - `cells`: the neurons learning used, column by column, and how often
+      (:class:`~jaxsnn_music.network.cells.CellTable`): the neurons recall simulates.
     - `track_lengths`: ``[titles, layers]`` events of each title's track per layer
       (0 where the piece has no such track); the last column of title ``t`` in
       layer ``l`` is ``track_lengths[t, l] - 1``.
@@ -34,12 +37,14 @@ class Network(eqx.Module):
 
     synapses: SynapseStore
     goal: GoalLinks
+    cells: CellTable
     track_lengths: Int[Array, "titles layers"]
     titles: tuple[str, ...] = eqx.field(static=True)
 
     @staticmethod
     def empty() -> Network:
-        return Network(SynapseStore.empty(), empty_links(), jnp.zeros((0, 0), jnp.int32), ())
+        return Network(SynapseStore.empty(), empty_links(), CellTable.empty(),
+                       jnp.zeros((0, 0), jnp.int32), ())
 
     @property
     def n_titles(self) -> int:

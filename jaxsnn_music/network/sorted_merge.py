@@ -6,7 +6,8 @@ to them. Sorting the table and the chunk together again costs the whole table
 every time, so a corpus learned in many chunks paid for the table many times
 over. Here only the chunk is sorted (on the host, with NumPy); it is then
 matched against the table by binary search, and the two sorted sequences are
-interleaved in one linear pass (a copy, no comparisons).
+interleaved in one linear pass (a copy, no comparisons). Keys are packed by
+:mod:`.keys`.
 
 The result is the one a stable sort of ``[table rows, chunk rows]`` gives: for
 a key present in both, the table's row comes first and then the chunk's rows in
@@ -17,40 +18,8 @@ their original order. That is what makes summing in that order (see
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import numpy as np
-
-
-def pack_keys(columns: Sequence[np.ndarray], bits: Sequence[int], check: bool = True) -> np.ndarray:
-    """One int64 key per row whose order is the lexicographic order of ``columns``.
-
-    **Arguments:**
-
-    - `columns`: non-negative integer key columns, the most significant first.
-    - `bits`: how many bits each column may use (values must be below ``2**bits``).
-    - `check`: refuse values out of range (skip only for a table that was checked
-      when it was built).
-
-    **Returns:** the packed int64 keys.
-    """
-    if sum(bits) > 63:
-        raise ValueError(f"keys of {sum(bits)} bits do not fit into int64")
-    key = np.zeros(len(columns[0]), np.int64)
-    for column, width in zip(columns, bits):
-        column = np.asarray(column)
-        if check and column.size and (int(column.min()) < 0 or int(column.max()) >= 1 << width):
-            raise ValueError(f"key values must lie in [0, 2**{width})")
-        # In place: no int64 copy of each column.
-        np.left_shift(key, width, out=key)
-        np.bitwise_or(key, column, out=key)
-    return key
-
-
-def bits_for(*columns: np.ndarray) -> int:
-    """Bits that hold every value of ``columns`` (non-negative), at least 1."""
-    largest = max((int(c.max()) for c in columns if c.size), default=0)
-    return max(largest.bit_length(), 1)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

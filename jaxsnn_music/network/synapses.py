@@ -1,17 +1,19 @@
 """The sparse store of sequential (STDP) synapses.
 
-A sequential synapse is named by ``(layer, subnet, post_col, delay, pre, post)``:
-in sequence layer ``layer`` (one per track index), subnetwork ``subnet``
-(0 = pitch, 1 = duration), it runs from neuron ``pre`` of column
-``post_col - delay`` to neuron ``post`` of column ``post_col``. Only synapses
-that learning touched exist, so storage grows with note transitions x delays,
-never with columns x 129^2.
+A sequential synapse is named by ``(layer, post_col, delay, pre_subnet, pre, post_subnet,
+post)`` (:data:`~jaxsnn_music.network.keys.SYNAPSE`): in sequence layer ``layer`` (one
+per track index) it runs from neuron ``pre`` of subnetwork ``pre_subnet`` (0 = pitch,
+1 = duration) in column ``post_col - delay`` to neuron ``post`` of subnetwork
+``post_subnet`` in column ``post_col``. A neuron is a value (pitch class, duration
+class) times its context cells (``network.context_cells``; one cell per value in the
+paper). Synapses between the subnetworks exist when ``network.cross_subnet`` is on. Only
+synapses that learning touched exist, so storage grows with note transitions x delays,
+never with columns x neurons^2.
 
-Rows are sorted by that key (columns are contiguous, so recall finds a column's
-inputs with :meth:`SynapseStore.column_offsets`), distinct, and padded to a
-capacity bucket. Every leaf is a plain array, so the store saves as is.
-Bytes per synapse: 2 (layer) + 1 (subnet) + 4 (post_col) + 1 (delay) + 1 (pre)
-+ 1 (post) + 4 (weight) = 14.
+Rows are sorted by that key (the synapses into one column are contiguous), distinct, and
+padded to a capacity bucket. Every leaf is a plain array, so the store saves as is.
+Bytes per synapse: 2 (layer) + 4 (post_col) + 1 (delay) + 1 + 2 (pre) + 1 + 2 (post)
++ 4 (weight) = 17.
 """
 
 from __future__ import annotations
@@ -24,15 +26,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from jaxsnn_music.network import keys
 from jaxsnn_music.network.buckets import bucket
-from jaxsnn_music.network.sorted_merge import pack_keys, place, segment_sums, union
+from jaxsnn_music.network.sorted_merge import place, segment_sums, union
 
-MAX_LAYERS = 1 << 10
-MAX_COLUMNS = 1 << 20
-PITCH, DURATION = 0, 1
-_FIELDS = ("layer", "subnet", "post_col", "delay", "pre", "post")
-_DTYPES = {"layer": jnp.int16, "subnet": jnp.uint8, "post_col": jnp.int32, "delay": jnp.uint8,
-           "pre": jnp.uint8, "post": jnp.uint8}
+
+FIELDS = keys.names(keys.SYNAPSE)
+_DTYPES = {"layer": np.int16, "post_col": np.int32, "delay": np.uint8, "pre_subnet": np.uint8,
+           "pre": np.int16, "post_subnet": np.uint8, "post": np.int16}
 BYTES_PER_SYNAPSE = sum(np.dtype(d).itemsize for d in _DTYPES.values()) + 4
 
 
@@ -40,10 +41,11 @@ class SynapseStore(eqx.Module):
     """Sorted, coalesced sequential synapses; rows ``>= count`` are padding (layer -1)."""
 
     layer: Int[Array, " capacity"]
-    subnet: Int[Array, " capacity"]
     post_col: Int[Array, " capacity"]
     delay: Int[Array, " capacity"]
+    pre_subnet: Int[Array, " capacity"]
     pre: Int[Array, " capacity"]
+    post_subnet: Int[Array, " capacity"]
     post: Int[Array, " capacity"]
     weight: Float[Array, " capacity"]
     count: Int[Array, ""]
@@ -72,43 +74,15 @@ class SynapseStore(eqx.Module):
     def to_numpy(self) -> dict[str, np.ndarray]:
         """The real rows as NumPy arrays, by field (for tests and inspection)."""
         n = self.n
-        return {name: np.asarray(getattr(self, name))[:n] for name in (*_FIELDS, "weight")}
-
-    def column_offsets(self, n_layers: int, n_columns: int) -> Int[Array, "layers 2 columns_plus_1"]:
-        """Row ranges: the inputs of column ``c`` of ``(layer, subnet)`` are the rows
-        ``offsets[layer, subnet, c] : offsets[layer, subnet, c + 1]``."""
-        keys = jnp.where(jnp.arange(self.capacity) < self.count, _column_key(self),
-                         jnp.iinfo(jnp.int32).max)
-        layer = jnp.arange(n_layers)[:, None, None]
-        subnet = jnp.arange(2)[None, :, None]
-        column = jnp.arange(n_columns + 1)[None, None, :]
-        query = (layer * 2 + subnet) * MAX_COLUMNS + column
-        return jnp.searchsorted(keys, query, side="left").astype(jnp.int32)
-
-
-def _column_key(s) -> Int[Array, " n"]:
-    return (s.layer.astype(jnp.int32) * 2 + s.subnet.astype(jnp.int32)) * MAX_COLUMNS \
-        + s.post_col.astype(jnp.int32)
-
-
-# Key bits of each field, most significant first (the store's sort order).
-_KEY_BITS = {"layer": (MAX_LAYERS - 1).bit_length(), "subnet": 1,
-             "post_col": (MAX_COLUMNS - 1).bit_length(), "delay": 8, "pre": 8, "post": 8}
+        return {name: np.asarray(getattr(self, name))[:n] for name in (*FIELDS, "weight")}
 
 
 def _rows(new: SynapseStore | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The real rows of a table of changes, each field in the store's dtype."""
     if isinstance(new, SynapseStore):
         return new.to_numpy()
-    _check_range(new["layer"], new["post_col"])
-    rows = {name: np.asarray(new[name]).astype(np.dtype(_DTYPES[name]), copy=False)
-            for name in _FIELDS}
+    rows = {name: np.asarray(new[name]).astype(_DTYPES[name], copy=False) for name in FIELDS}
     return {**rows, "weight": np.asarray(new["weight"], np.float32)}
-
-
-def _check_range(layer, post_col) -> None:
-    if len(layer) and (int(np.max(layer)) >= MAX_LAYERS or int(np.max(post_col)) >= MAX_COLUMNS):
-        raise ValueError(f"synapse store supports < {MAX_LAYERS} layers and < {MAX_COLUMNS} columns")
 
 
 def merge(store: SynapseStore, new: SynapseStore | Mapping[str, np.ndarray],
@@ -116,7 +90,7 @@ def merge(store: SynapseStore, new: SynapseStore | Mapping[str, np.ndarray],
     """Add the weight changes ``new`` into ``store`` (union of keys, sums on shared keys).
 
     Runs on the host and costs about the size of ``new`` plus one copy of the
-    store (see :mod:`.tables`), not a sort of the whole store. Per key the sum is
+    store (see :mod:`.sorted_merge`), not a sort of the whole store. Per key the sum is
     ``0 + (stored weight) + change + change ...`` in float32, the changes in the
     order they come in ``new``.
 
@@ -130,15 +104,14 @@ def merge(store: SynapseStore, new: SynapseStore | Mapping[str, np.ndarray],
 
     **Returns:** the merged store, in the capacity bucket of its size.
     """
-    old, rows = store.to_numpy(), _rows(new)
-    bits = list(_KEY_BITS.values())
-    # The store's rows were checked when they came in.
-    u = union(pack_keys([old[k] for k in _FIELDS], bits, check=False),
-              pack_keys([rows[k] for k in _FIELDS], bits))
+    old = store.to_numpy()
+    # The store's rows were checked when they came in; new rows are checked here.
+    u = union(keys.pack(keys.SYNAPSE, old, check=False), keys.pack(keys.SYNAPSE, _rows_checked(new)))
+    rows = _rows(new)
     capacity = bucket(u.size)
     fields = {name: jnp.asarray(place(u, capacity, -1 if name == "layer" else 0, old[name],
                                       rows[name][u.new_rows]))
-              for name in _FIELDS}
+              for name in FIELDS}
     sums = segment_sums(u, old["weight"], rows["weight"])
     # Every stored weight was a sum that started from 0 (so -0.0 reads as 0.0).
     kept = old["weight"] + np.float32(0.0)
@@ -150,16 +123,24 @@ def merge(store: SynapseStore, new: SynapseStore | Mapping[str, np.ndarray],
     return SynapseStore(**fields, weight=jnp.asarray(weight), count=jnp.asarray(u.size, jnp.int32))
 
 
-def from_numpy(layer, subnet, post_col, delay, pre, post, weight) -> SynapseStore:
-    """A (possibly unsorted, duplicated) table of weight changes, padded to its bucket."""
-    n = len(weight)
-    _check_range(layer, post_col)
+def _rows_checked(new) -> dict[str, np.ndarray]:
+    """The key fields of ``new`` as given (before any narrowing cast), for the range check."""
+    if isinstance(new, SynapseStore):
+        return new.to_numpy()
+    return {name: np.asarray(new[name]) for name in FIELDS}
+
+
+def from_numpy(**columns) -> SynapseStore:
+    """A (possibly unsorted, duplicated) table of weight changes, padded to its bucket
+    (``columns``: every key field and ``weight``)."""
+    keys.pack(keys.SYNAPSE, {name: columns[name] for name in FIELDS})  # range check
+    n = len(columns["weight"])
     capacity = bucket(n)
     fields = {}
-    for name, values in zip(_FIELDS, (layer, subnet, post_col, delay, pre, post)):
-        padded = np.full(capacity, -1 if name == "layer" else 0, np.dtype(_DTYPES[name]))
-        padded[:n] = values
+    for name in FIELDS:
+        padded = np.full(capacity, -1 if name == "layer" else 0, _DTYPES[name])
+        padded[:n] = columns[name]
         fields[name] = jnp.asarray(padded)
     w = np.zeros(capacity, np.float32)
-    w[:n] = weight
+    w[:n] = columns["weight"]
     return SynapseStore(**fields, weight=jnp.asarray(w), count=jnp.asarray(n, jnp.int32))

@@ -2,20 +2,22 @@
 
 The data path's step after the checkpoint, one concept per module:
 
-- :mod:`.simulate`: the compiled recall dynamics (columns in order, 50 steps each;
-  goal links, delayed sequential synapses, finite facilitation, inhibition).
+- :mod:`.simulator`: the one recall simulator (columns in order, 50 steps each; goal
+  links, delayed sequential synapses, finite facilitation, inhibition), with swappable
+  spike function, delay read-out, thresholds and pass-on.
+- :mod:`.index`: the network's tables as host-side look-ups and per-chunk inputs.
 - :mod:`.readout`: from a window's spikes to a recalled value (first spike, rate, chords).
-- :mod:`.tables`: the network's synapses and links as host-side lookups and chunk inputs.
 - :mod:`.cued`: goal-based recall of every track of some titles (batched, vmapped).
+- :mod:`.raster`: every spike of one recall, for figures.
 - :mod:`.pacemaker`: pacemaker and striatal timing neurons -> onsets -> MIDI.
 - :mod:`.episodic`: identify a fragment (or call it unknown) and continue it.
 - :mod:`.scores`: pitch, duration and onset accuracy.
 """
 
 from jaxsnn_music.recall.cued import (
+    CuedTrack,
     RecalledPiece,
     RecalledTrack,
-    CuedTrack,
     recall_title,
     recall_titles,
     recall_units,
@@ -23,6 +25,7 @@ from jaxsnn_music.recall.cued import (
 )
 from jaxsnn_music.recall.episodic import Fragment, Identification, Match, TitleCluster, identify
 from jaxsnn_music.recall.errors import EmptyFragmentError, MissingTrackError, UnknownTitleError
+from jaxsnn_music.recall.index import NetworkIndex
 from jaxsnn_music.recall.pacemaker import (
     Pacemaker,
     Striatum,
@@ -34,29 +37,29 @@ from jaxsnn_music.recall.pacemaker import (
 )
 from jaxsnn_music.recall.readout import SILENT, ColumnReadOut, FirstSpike, Rate, ReadOut
 from jaxsnn_music.recall.scores import TrackScore, score_piece, score_track, summarize
-from jaxsnn_music.recall.simulate import (
-    ChunkInputs,
+from jaxsnn_music.recall.simulator import (
+    ColumnInputs,
     ColumnOutput,
+    CueInputs,
     Recaller,
     RecallState,
-    ColumnSynapses,
-    dense_weights,
     recall_chunk,
 )
-from jaxsnn_music.recall.index import NetworkIndex
 
 __all__ = [
     "SILENT",
-    "ChunkInputs",
+    "ColumnInputs",
     "ColumnOutput",
     "ColumnReadOut",
+    "CueInputs",
+    "CuedTrack",
     "EmptyFragmentError",
     "FirstSpike",
     "Fragment",
-    "NetworkIndex",
     "Identification",
     "Match",
     "MissingTrackError",
+    "NetworkIndex",
     "Pacemaker",
     "Rate",
     "ReadOut",
@@ -64,14 +67,11 @@ __all__ = [
     "RecalledPiece",
     "RecalledTrack",
     "Recaller",
-    "ColumnSynapses",
     "Striatum",
     "TimedPiece",
     "TitleCluster",
     "TrackScore",
-    "CuedTrack",
     "UnknownTitleError",
-    "dense_weights",
     "identify",
     "recall_chunk",
     "recall_title",

@@ -25,11 +25,10 @@ import numpy as np
 
 from jaxsnn_music.config import Config
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH
 from jaxsnn_music.recall.errors import UnknownTitleError
-from jaxsnn_music.recall.readout import SILENT, ColumnReadOut
-from jaxsnn_music.recall.simulate import ChunkInputs, Recaller, ColumnSynapses, recall_chunk
 from jaxsnn_music.recall.index import NetworkIndex, row_bucket
+from jaxsnn_music.recall.readout import SILENT, ColumnReadOut
+from jaxsnn_music.recall.simulator import ColumnInputs, ColumnOutput, CueInputs, Recaller, recall_chunk
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -75,15 +74,17 @@ class RecalledPiece:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class CuedTrack:
-    """One track to recall: title id, layer, first column, number of columns, and
-    optionally the rasters of the ``D`` columns before ``start`` (newest first)."""
+    """One track to recall: title id (``-1``: no title is driven), layer, first column, number
+    of columns, and optionally what the ``D`` columns before ``start`` passed on:
+    ``context[d - 1]`` is the raster ``[steps, neurons]`` of column ``start - d`` over every
+    neuron of every subnetwork (global index, :class:`~jaxsnn_music.network.subnets.Subnets`),
+    e.g. a replayed fragment."""
 
     title: int
     layer: int
     start: int
     length: int
-    context_pitch: np.ndarray | None = None
-    context_duration: np.ndarray | None = None
+    context: np.ndarray | None = None
 
 
 def title_index(network: Network, title: str | int) -> int:
@@ -103,11 +104,13 @@ def title_index(network: Network, title: str | int) -> int:
     raise UnknownTitleError(title, titles)
 
 
-def _chunk_readout(first_p: np.ndarray, count_p: np.ndarray, first_d: np.ndarray,
-                   count_d: np.ndarray, column: ColumnReadOut) -> tuple[np.ndarray, ...]:
-    """A unit's read-out of some columns from their ``[columns, neurons]`` reports: pitch
+def _chunk_readout(pitch: ColumnOutput, duration: ColumnOutput, column: ColumnReadOut
+                   ) -> tuple[np.ndarray, ...]:
+    """A unit's read-out of some columns from their ``[columns, values]`` reports: pitch
     value, chord sizes, chord tones (high to low, like the encoder's chords), duration,
-    first spike time and the number of pitch neurons that fired."""
+    first spike time and the number of pitch values that fired."""
+    first_p, count_p = pitch.times(), pitch.count
+    first_d, count_d = duration.times(), duration.count
     sets = column(first_p, count_p)
     rows, cols = np.nonzero(sets[:, ::-1])
     tones = (first_p.shape[-1] - 1 - cols).astype(np.int64)
@@ -116,13 +119,58 @@ def _chunk_readout(first_p: np.ndarray, count_p: np.ndarray, first_d: np.ndarray
             first_p.min(axis=-1), (count_p > 0).sum(axis=-1))
 
 
-def recall_units(host: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
+def batch_slots(index: NetworkIndex, layer: int, first: int, last: int) -> int:
+    """Slots every column of a recall over columns ``first .. last - 1`` (and the ``D`` before
+    them, its context) fits in: a power of four."""
+    lo = max(first - index.n_delays, 0)
+    return row_bucket(int(index.slot_counts(layer, lo, max(last - lo, 1)).max(initial=1)))
+
+
+def context_rasters(index: NetworkIndex, layer: int, start: int, context: np.ndarray, slots: int,
+                    n_delays: int) -> tuple[np.ndarray, np.ndarray]:
+    """A context given over every neuron (``[D, steps, neurons]``, column ``start - d`` at
+    ``d - 1``) moved onto the slots of those columns: ``(rasters [D, steps, slots],
+    neurons [D, slots])``. A neuron that is not a slot of its column has no synapse out of it,
+    so nothing is lost."""
+    steps = context.shape[1]
+    rasters = np.zeros((n_delays, steps, slots), context.dtype)
+    neurons = np.full((n_delays, slots), -1, np.int64)
+    for k in range(1, n_delays + 1):
+        if start - k < 0:
+            continue
+        inputs, _ = index.column_inputs(layer, start - k, 1, slots)
+        slot_neuron = inputs["slot_neuron"][0]
+        neurons[k - 1] = slot_neuron
+        used = slot_neuron >= 0
+        rasters[k - 1][:, used] = np.asarray(context[k - 1])[:, slot_neuron[used]]
+    return rasters, neurons
+
+
+def context_state(recaller: Recaller, index: NetworkIndex, unit: CuedTrack | None, slots: int):
+    """The initial state of a recall: reset, with its context moved onto the slots of the
+    columns before its start."""
+    if unit is None or unit.context is None:
+        return recaller.init(slots)
+    rasters, neurons = context_rasters(index, unit.layer, unit.start, unit.context, slots,
+                                       recaller.n_delays)
+    return recaller.init(slots, jnp.asarray(rasters), jnp.asarray(neurons))
+
+
+def fan_out_bucket(fan_out: int, cap: int) -> int:
+    """The compiled fan-out of a chunk (a power of two, at least 4); 0 (gather every row)
+    above ``cap``."""
+    if not cap or fan_out > cap:
+        return 0
+    return max(4, 1 << max(fan_out - 1, 0).bit_length())
+
+
+def recall_units(index: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
                  recaller: Recaller | None = None) -> list[RecalledTrack]:
     """Recall a set of units; batches share a layer and a start column.
 
     **Arguments:**
 
-    - `host`: the network's lookups.
+    - `index`: the network's look-ups.
     - `units`: what to recall.
     - `cfg`: the config (network dynamics and ``recall`` section).
     - `recaller`: the dynamics, if not the config's (e.g. with tuned thresholds and delays).
@@ -130,8 +178,9 @@ def recall_units(host: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
     **Returns:** one :class:`RecalledTrack` per unit, in the order given.
     """
     recaller = recaller or Recaller.from_config(cfg)
-    column = ColumnReadOut.from_config(cfg)
-    chunk, batch = cfg.recall.chunk_columns, cfg.recall.batch_units
+    column_readout = recaller.readouts[0]
+    rc = cfg.recall
+    chunk, batch = rc.chunk_columns, rc.batch_units
     results: list[RecalledTrack | None] = [None] * len(units)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, u in enumerate(units):
@@ -145,7 +194,10 @@ def recall_units(host: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
             lengths = np.zeros(size, np.int64)
             for j, i in enumerate(part):
                 titles[j], lengths[j] = units[i].title, units[i].length
-            state = _initial_states(recaller, [units[i] for i in part], size)
+            slots = batch_slots(index, layer, start, start + int(lengths.max()))
+            state = jax.tree.map(lambda *xs: jnp.stack(xs), *[
+                context_state(recaller, index, units[part[j]] if j < len(part) else None, slots)
+                for j in range(size)])
             parts: list[list[tuple]] = [[] for _ in part]  # per unit, each chunk's read-out
             for c0 in range(start, start + int(lengths.max()), chunk):
                 # Units are sorted longest first: those that have ended are at the end of
@@ -155,21 +207,26 @@ def recall_units(host: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
                     size = _batch_size(alive, batch)
                     state = jax.tree.map(lambda x: x[:size], state)
                     titles, lengths = titles[:size], lengths[:size]
-                inputs = _chunk_inputs(host, titles, lengths, layer, start, c0, chunk)
-                state, (out_p, out_d) = recall_chunk(recaller, state, inputs,
-                                                     cfg.recall.sparse_inputs)
-                fp, cp = np.asarray(out_p.first), np.asarray(out_p.count)
-                fd, cd = np.asarray(out_d.first), np.asarray(out_d.count)
+                columns, fan_out = index.column_inputs(layer, c0, chunk, slots)
+                goal = index.goal_weights(titles, layer, c0, chunk, slots)
+                active = (c0 + np.arange(chunk))[:, None] < (start + lengths)[None, :]
+                state, (out_p, out_d) = recall_chunk(
+                    recaller, state, ColumnInputs(**{k: jnp.asarray(v) for k, v in columns.items()}),
+                    CueInputs(jnp.asarray(goal), jnp.asarray(active)),
+                    fan_out_bucket(fan_out, rc.sparse_fan_out), rc.sparse_inputs)
+                out_p, out_d = jax.tree.map(np.asarray, (out_p, out_d))
                 for j in range(min(size, len(part))):
                     n = min(chunk, start + int(lengths[j]) - c0)
                     if n > 0:
-                        parts[j].append(_chunk_readout(fp[:n, j], cp[:n, j], fd[:n, j], cd[:n, j],
-                                                       column))
+                        parts[j].append(_chunk_readout(
+                            jax.tree.map(lambda x: x[:n, j], out_p),
+                            jax.tree.map(lambda x: x[:n, j], out_d), column_readout))
             for j, i in enumerate(part):
                 pitch, sizes, tones, duration, earliest, fired = (
                     np.concatenate(x) for x in zip(*parts[j]))
                 results[i] = RecalledTrack(
-                    title=host.titles[units[i].title], layer=layer, start=start, pitch=pitch,
+                    title=index.titles[units[i].title] if units[i].title >= 0 else "",
+                    layer=layer, start=start, pitch=pitch,
                     chord_ptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
                     chord=tones, duration_class=duration, first_time=earliest, n_fired=fired)
     return results
@@ -184,29 +241,8 @@ def _batch_size(n: int, batch: int) -> int:
     return min(size, batch)
 
 
-def _initial_states(recaller: Recaller, units: list[CuedTrack], size: int):
-    states = []
-    for j in range(size):
-        u = units[j] if j < len(units) else None
-        cp = None if u is None or u.context_pitch is None else jnp.asarray(u.context_pitch)
-        cd = None if u is None or u.context_duration is None else jnp.asarray(u.context_duration)
-        states.append(recaller.init(cp, cd))
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
-
-
-def _chunk_inputs(host: NetworkIndex, titles: np.ndarray, lengths: np.ndarray, layer: int,
-                  start: int, c0: int, n: int) -> ChunkInputs:
-    size = row_bucket(max(int(host.row_counts(layer, PITCH, c0, n).max(initial=0)),
-                          int(host.row_counts(layer, DURATION, c0, n).max(initial=0))))
-    rows = {s: ColumnSynapses(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, n, size).items()})
-            for s in (PITCH, DURATION)}
-    goal = {s: jnp.asarray(host.goal_weights(titles, layer, s, c0, n)) for s in (PITCH, DURATION)}
-    active = (c0 + np.arange(n))[:, None] < (start + lengths)[None, :]
-    return ChunkInputs(rows[PITCH], rows[DURATION], goal[PITCH], goal[DURATION], jnp.asarray(active))
-
-
 def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Config,
-                  host: NetworkIndex | None = None, recaller: Recaller | None = None
+                  index: NetworkIndex | None = None, recaller: Recaller | None = None
                   ) -> list[RecalledPiece]:
     """Title-cued recall of every track of the given titles (all when None).
 
@@ -215,17 +251,17 @@ def recall_titles(network: Network, titles: Sequence[str | int] | None, cfg: Con
     - `network`: the memorized network.
     - `titles`: names or ids.
     - `cfg`: the config.
-    - `host`: reuse the lookups of an earlier call (optional).
+    - `index`: reuse the look-ups of an earlier call (optional).
     - `recaller`: the dynamics, if not the config's (e.g. tuned, :mod:`jaxsnn_music.tune`).
 
     **Returns:** one :class:`RecalledPiece` per title, in the order given.
     """
-    host = host or NetworkIndex(network)
+    index = index or NetworkIndex(network, cfg)
     ids = list(range(network.n_titles)) if titles is None else [title_index(network, t) for t in titles]
-    lengths = host.lengths
+    lengths = index.lengths
     units = [CuedTrack(t, layer, 0, int(lengths[t, layer]))
              for t in ids for layer in range(lengths.shape[1]) if lengths[t, layer] > 0]
-    tracks = recall_units(host, units, cfg, recaller)
+    tracks = recall_units(index, units, cfg, recaller)
     by_title: dict[int, list[RecalledTrack]] = {}
     for unit, track in zip(units, tracks):
         by_title.setdefault(unit.title, []).append(track)

@@ -54,14 +54,14 @@ from jax import lax
 from jaxsnn_music.config import Config
 from jaxsnn_music.events import REST, TrackEvents, pitch_class
 from jaxsnn_music.network.buckets import count_trace
-from jaxsnn_music.network.facilitation import Facilitation, driven_window
+from jaxsnn_music.network.facilitation import Facilitation
 from jaxsnn_music.network.lif import LIF
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH
-from jaxsnn_music.recall.cued import RecalledTrack, CuedTrack, recall_units
+from jaxsnn_music.network.subnets import DURATION, PITCH
+from jaxsnn_music.recall.cued import CuedTrack, RecalledTrack, recall_units
 from jaxsnn_music.recall.errors import EmptyFragmentError, MissingTrackError
-from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller
 from jaxsnn_music.recall.index import NetworkIndex
+from jaxsnn_music.recall.simulator import Recaller
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -215,19 +215,25 @@ def _events(fragment: Fragment, subnet: int) -> list[np.ndarray]:
     return [np.asarray([d], np.int64) for d in fragment.durations]
 
 
-def _candidates(host: NetworkIndex, fragment: Fragment, subnets: list[int]) -> np.ndarray:
-    """Step 1: ``[m, 2]`` (layer, column) where every neuron of the first event was used."""
+def _cells(index: NetworkIndex, values: np.ndarray) -> np.ndarray:
+    """``[values, cells]``: the neurons (context cells) of each value."""
+    m = index.subnets.cells
+    return np.asarray(values, np.int64)[:, None] * m + np.arange(m)[None, :]
+
+
+def _candidates(index: NetworkIndex, fragment: Fragment, subnets: list[int]) -> np.ndarray:
+    """Step 1: ``[m, 2]`` (layer, column) where every value of the first event was used."""
     found = None
     for subnet in subnets:
-        for neuron in _events(fragment, subnet)[0]:
-            pairs = host.used_columns(subnet, int(neuron))
+        for value in _events(fragment, subnet)[0]:
+            pairs = index.used_columns(subnet, int(value))
             keys = pairs[:, 0].astype(np.int64) * (1 << 32) + pairs[:, 1]
             found = keys if found is None else np.intersect1d(found, keys)
     found = np.zeros(0, np.int64) if found is None else found
     return np.stack([found >> 32, found & ((1 << 32) - 1)], axis=1)
 
 
-def _support(host: NetworkIndex, fragment: Fragment, cand: np.ndarray, subnets: list[int],
+def _support(index: NetworkIndex, fragment: Fragment, cand: np.ndarray, subnets: list[int],
              n_delays: int, min_support: float) -> tuple[np.ndarray, np.ndarray]:
     """Step 2: which candidates keep enough support, and their support.
 
@@ -247,12 +253,15 @@ def _support(host: NetworkIndex, fragment: Fragment, cand: np.ndarray, subnets: 
         layer, column = cand[alive, 0][:, None], cand[alive, 1][:, None] + i
         reached = np.ones(len(alive), bool)
         for subnet in subnets:
-            post = events[subnet][i][None, :]
-            total = np.zeros((len(alive), post.shape[1]), np.float32)
+            # Every cell of a value is driven when the value is replayed; a value is reached
+            # when learned input arrives at any of its cells.
+            post = _cells(index, events[subnet][i])[None, :, :]  # [1, values, cells]
+            total = np.zeros((len(alive),) + post.shape[1:], np.float32)
             for d in range(1, min(n_delays, i) + 1):
-                for pre in events[subnet][i - d]:
-                    total += host.weight(layer, subnet, column, d, pre, post)
-            reached &= (total > 0).all(axis=1)
+                for pre in _cells(index, events[subnet][i - d]).reshape(-1):
+                    total += index.weight(layer[..., None], column[..., None], d, subnet, pre,
+                                          subnet, post)
+            reached &= (total.sum(axis=2) > 0).all(axis=1)
         misses[alive] += ~reached
         alive = alive[misses[alive] <= allowed]
     return alive, 1.0 - misses[alive] / (n - 1)
@@ -275,9 +284,13 @@ class TitleCluster(eqx.Module):
     def feedback_trace(self) -> jnp.ndarray:
         """``u(t)`` of a feedback link in a window whose note is replayed (teacher-driven):
         its note fires from the window's start, so every link shares this trajectory."""
-        *_, u = driven_window(self.lif, self.feedback, self.lif.init(()), self.feedback.init(()),
-                              self.input_current, self.steps)
-        return u
+        drive = jnp.asarray(self.input_current, jnp.float32)
+
+        def step(state, _):
+            return self.lif.step(state, drive)
+
+        _, spikes = lax.scan(lambda c, x: step(c, x), self.lif.init(()), None, length=self.steps)
+        return self.feedback.run(self.feedback.init(()), spikes)[1]
 
     @eqx.filter_jit
     def spikes(self, current: jnp.ndarray) -> jnp.ndarray:
@@ -305,7 +318,7 @@ def _pow2(n: int) -> int:
 
 
 def identify(network: Network, fragment: Fragment, cfg: Config,
-             host: NetworkIndex | None = None, continuation: bool = True) -> Identification:
+             index: NetworkIndex | None = None, continuation: bool = True) -> Identification:
     """Episodic recall of a fragment (see the module docstring for the steps).
 
     **Arguments:**
@@ -313,18 +326,18 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
     - `network`: the memorized network.
     - `fragment`: the fragment (:class:`Fragment`).
     - `cfg`: the config (``recall`` thresholds, network dynamics).
-    - `host`: reuse the lookups of an earlier call (optional).
+    - `index`: reuse the look-ups of an earlier call (optional).
     - `continuation`: recall the columns after the fragment for the winner.
 
     **Returns:** an :class:`Identification`.
     """
-    host = host or NetworkIndex(network)
+    index = index or NetworkIndex(network, cfg)
     rc = cfg.recall
     subnets = [PITCH] + ([DURATION] if rc.identify_durations and fragment.durations is not None
                          else [])
     n = fragment.n_events
-    cand = _candidates(host, fragment, subnets)
-    kept, support = _support(host, fragment, cand, subnets, cfg.network.n_delays, rc.min_support)
+    cand = _candidates(index, fragment, subnets)
+    kept, support = _support(index, fragment, cand, subnets, cfg.network.n_delays, rc.min_support)
     order = np.lexsort((cand[kept, 1], cand[kept, 0], -support))[: rc.max_candidates]
     kept, support = kept[order], support[order]
     if not len(kept):
@@ -337,11 +350,12 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
     rows, windows, titles, weights = [], [], [], []
     for subnet in (PITCH,):
         events = _events(fragment, subnet)
-        for i, neurons in enumerate(events):
+        for i, values in enumerate(events):
+            neurons = _cells(index, values).reshape(-1)
             q = np.repeat(np.arange(len(kept)), len(neurons))
             neuron = np.tile(neurons, len(kept))
             layer, column = cand[kept[q], 0], cand[kept[q], 1] + i
-            hit, title, w = host.links_at(layer, subnet, column, neuron)
+            hit, title, w = index.links_at(layer, subnet, column, neuron)
             rows.append(q[hit])
             windows.append(np.full(len(hit), i))
             titles.append(title)
@@ -378,7 +392,7 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
         if t not in best or entry[:2] > best[t][:2]:
             best[t] = entry
     ranking = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[1][2], kv[0]))
-    matches = tuple(Match(host.titles[t], min(f / total, 1.0), c, min(c / full, 1.0),
+    matches = tuple(Match(index.titles[t], min(f / total, 1.0), c, min(c / full, 1.0),
                           int(cand[kept[r], 0]), int(cand[kept[r], 1]), float(support[r]))
                     for t, (c, f, r) in ranking)
     if not matches:
@@ -388,29 +402,29 @@ def identify(network: Network, fragment: Fragment, cfg: Config,
     unknown = top.score < rc.min_score
     cont = None
     if continuation and not unknown:
-        cont = _continue(host, fragment, top, cfg)
+        cont = _continue(index, fragment, top, cfg)
     return Identification(unknown, matches, ties, cont, len(cand), len(kept), n)
 
 
-def _continue(host: NetworkIndex, fragment: Fragment, match: Match, cfg: Config
+def _continue(index: NetworkIndex, fragment: Fragment, match: Match, cfg: Config
               ) -> RecalledTrack | None:
     """Step 4: drive the winner and recall the columns after the fragment."""
-    title = host.titles.index(match.title)
+    title = index.titles.index(match.title)
     start = match.column + fragment.n_events
-    end = int(host.lengths[title, match.layer])
+    end = int(index.lengths[title, match.layer])
     if cfg.recall.continuation_events:
         end = min(end, start + cfg.recall.continuation_events)
     if end <= start:
         return None
     recaller = Recaller.from_config(cfg)
-    d = cfg.network.n_delays
-
-    def context(subnet, neurons):
-        events = _events(fragment, subnet)
-        rasters = [recaller.teacher_raster(jnp.asarray(events[-k]), neurons) if k <= len(events)
-                   else jnp.zeros((recaller.steps, neurons), bool) for k in range(1, d + 1)]
-        return np.asarray(jnp.stack(rasters))
-
-    ctx_d = context(DURATION, N_DURATION) if fragment.durations is not None else None
-    unit = CuedTrack(title, match.layer, start, end - start, context(PITCH, N_PITCH), ctx_d)
-    return recall_units(host, [unit], cfg)[0]
+    subnets = index.subnets
+    rasters = []
+    for k in range(1, cfg.network.n_delays + 1):
+        driven = np.zeros(subnets.total, bool)
+        if k <= fragment.n_events:
+            for subnet in ([PITCH] + ([DURATION] if fragment.durations is not None else [])):
+                cells = _cells(index, _events(fragment, subnet)[-k]).reshape(-1)
+                driven[subnets.offset(subnet) + cells] = True
+        rasters.append(np.asarray(recaller.teacher_raster(jnp.asarray(driven))))
+    unit = CuedTrack(title, match.layer, start, end - start, np.stack(rasters))
+    return recall_units(index, [unit], cfg)[0]

@@ -26,20 +26,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from jaxsnn_music.config import Config
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH
-from jaxsnn_music.recall.cued import title_index
+from jaxsnn_music.network.subnets import DURATION, PITCH, Subnets
+from jaxsnn_music.recall.cued import batch_slots, title_index
+from jaxsnn_music.recall.index import NetworkIndex
 from jaxsnn_music.recall.pacemaker import Pacemaker, release_times
-from jaxsnn_music.recall.readout import ColumnReadOut
-from jaxsnn_music.recall.simulate import (N_DURATION, N_PITCH, ColumnSynapses, Recaller, RecallState,
-                                          dense_weights)
-from jaxsnn_music.recall.index import NetworkIndex, row_bucket
+from jaxsnn_music.recall.simulator import ColumnInputs, CueInputs, Recaller, recall_chunk
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -48,8 +45,8 @@ class LayerRaster:
     ``s % steps`` of column ``s // steps``'s window."""
 
     layer: int
-    pitch: np.ndarray  # bool [columns * steps, 129]
-    duration: np.ndarray  # bool [columns * steps, 64]
+    pitch: np.ndarray  # bool [columns * steps, pitch neurons]
+    duration: np.ndarray  # bool [columns * steps, duration neurons]
     pitch_value: np.ndarray  # int [columns]: the read-out neuron (SILENT = -1: none fired)
     chords: tuple[tuple[int, ...], ...]  # per column, the recalled set (high to low)
     duration_class: np.ndarray  # int [columns]
@@ -86,52 +83,8 @@ class TimingRaster:
     onsets: tuple[np.ndarray, ...]  # per track: [events] onset of each event (s)
 
 
-def _title_spikes(recaller: Recaller, title):
-    """The cued title neuron's spikes through one window (the neuron part of
-    ``driven_window``, which returns only the facilitation it causes)."""
-    drive = jnp.asarray(recaller.title_current, jnp.float32)
-
-    def step(state, _):
-        state, spike = recaller.lif.step(state, drive)
-        return state, spike
-
-    return lax.scan(step, title, None, length=recaller.steps)[1]
-
-
-def _passed_on(output: ColumnReadOut | None, raster, out):
-    """What a column sends to later columns (as in :meth:`Recaller.column`)."""
-    return raster if output is None else raster & output(out.first, out.count)[None, :]
-
-
-@eqx.filter_jit
-def _record_chunk(recaller: Recaller, state: RecallState, rows_p: ColumnSynapses, rows_d: ColumnSynapses,
-                  goal_p, goal_d):
-    """Scan some columns of one recall; return every window's full rasters and reports."""
-
-    def body(state: RecallState, xs):
-        rp, rd, gp, gd = xs
-        spikes = _title_spikes(recaller, state.title)
-        title, goal, u_goal = recaller.title_window(state.title, state.goal)
-        active = jnp.array(True)
-        w_p = dense_weights(rp, recaller.n_delays, N_PITCH)
-        w_d = dense_weights(rd, recaller.n_delays, N_DURATION)
-        # output=None: the ring gets every spike, which is the raster we want to keep; what the
-        # column really passes on is pushed onto the old ring below, as Recaller.column does.
-        full_p, out_p = recaller.column(state.pitch, w_p, gp, u_goal, active, state.windows,
-                                        lif=recaller.lif_pitch, shift=recaller.shift_pitch)
-        full_d, out_d = recaller.column(state.duration, w_d, gd, u_goal, active, state.windows,
-                                        lif=recaller.lif_duration, shift=recaller.shift_duration)
-        raster_p, raster_d = full_p.read(1), full_d.read(1)
-        ring_p = state.pitch.push(_passed_on(recaller.output_pitch, raster_p, out_p))
-        ring_d = state.duration.push(_passed_on(recaller.output_duration, raster_d, out_d))
-        new = RecallState(title, goal, ring_p, ring_d, state.windows + 1)
-        return new, (spikes, raster_p, raster_d, out_p.first, out_p.count, out_d.first, out_d.count)
-
-    return lax.scan(body, state, (rows_p, rows_d, goal_p, goal_d))
-
-
 def record_recall(network: Network, title: str | int, cfg: Config, columns: int | None = None,
-                  layers: Sequence[int] | None = None, host: NetworkIndex | None = None,
+                  layers: Sequence[int] | None = None, index: NetworkIndex | None = None,
                   recaller: Recaller | None = None) -> RecallRaster:
     """Title-cued recall of one title, keeping every spike.
 
@@ -142,48 +95,65 @@ def record_recall(network: Network, title: str | int, cfg: Config, columns: int 
     - `cfg`: the config (dynamics, read-out, ``recall.chunk_columns``).
     - `columns`: record at most this many columns per track (default: the whole track).
     - `layers`: which tracks (default: every track the title has).
-    - `host`: reuse the lookups of an earlier call.
-    - `recaller`: the dynamics, if not the config's (e.g. with tuned thresholds and delays,
-      :meth:`Recaller.tuned`).
+    - `index`: reuse the look-ups of an earlier call.
+    - `recaller`: the dynamics, if not the config's (e.g. with tuned thresholds and delays).
 
     **Returns:** a :class:`RecallRaster`; the title's raster covers the longest recorded track.
     """
-    host = host or NetworkIndex(network)
+    index = index or NetworkIndex(network, cfg)
     t = title_index(network, title)
     recaller = recaller or Recaller.from_config(cfg)
-    pitch_readout = ColumnReadOut.from_config(cfg)
+    readout = recaller.readouts[0]
     chunk = cfg.recall.chunk_columns
-    lengths = host.lengths[t]
+    lengths = index.lengths[t]
     layers = [layer for layer in range(len(lengths)) if lengths[layer] > 0] if layers is None else layers
     title_spikes = np.zeros(0, bool)
     recorded = []
     for layer in layers:
         n = int(lengths[layer]) if columns is None else min(int(lengths[layer]), columns)
-        state = recaller.init()
+        slots = batch_slots(index, layer, 0, n)
+        state = jax.tree.map(lambda x: x[None], recaller.init(slots))
         parts = []
         for c0 in range(0, n, chunk):
             m = min(chunk, n - c0)
-            size = row_bucket(max(int(host.row_counts(layer, PITCH, c0, m).max(initial=0)),
-                                  int(host.row_counts(layer, DURATION, c0, m).max(initial=0))))
-            rows = [ColumnSynapses(**{k: jnp.asarray(v) for k, v in host.rows(layer, s, c0, m, size).items()})
-                    for s in (PITCH, DURATION)]
-            goal = [jnp.asarray(host.goal_weights(np.array([t]), layer, s, c0, m)[:, 0])
-                    for s in (PITCH, DURATION)]
-            state, out = _record_chunk(recaller, state, rows[0], rows[1], goal[0], goal[1])
-            parts.append([np.asarray(x) for x in out])
+            inputs, _ = index.column_inputs(layer, c0, m, slots)
+            goal = index.goal_weights(np.array([t]), layer, c0, m, slots)
+            state, (outs, (spikes, raster)) = recall_chunk(
+                recaller, state, ColumnInputs(**{k: jnp.asarray(v) for k, v in inputs.items()}),
+                CueInputs(jnp.asarray(goal), jnp.ones((m, 1), bool)), record=True)
+            parts.append((inputs, jax.tree.map(lambda x: np.asarray(x)[:, 0], (outs, spikes, raster))))
         if not parts:
             continue
-        spikes, rp, rd, fp, cp, fd, cd = (np.concatenate(x) for x in zip(*parts))
-        sets = pitch_readout(fp, cp)
-        chords = tuple(tuple(int(p) for p in np.nonzero(s)[0][::-1]) for s in sets)
+        pitch, duration, value, chords, duration_class, spikes = [], [], [], [], [], []
+        for inputs, (outs, title_raster, raster) in parts:
+            out_p, out_d = outs
+            sets = readout(out_p.times(), out_p.count)
+            value.append(readout.value(out_p.times(), out_p.count))
+            chords.extend(tuple(int(p) for p in np.nonzero(row)[0][::-1]) for row in sets)
+            duration_class.append(readout.value(out_d.times(), out_d.count))
+            spikes.append(title_raster)
+            for k in range(len(raster)):
+                pitch.append(_dense(raster[k], inputs, k, PITCH, index.subnets))
+                duration.append(_dense(raster[k], inputs, k, DURATION, index.subnets))
         recorded.append(LayerRaster(
-            layer=layer, pitch=rp.reshape(-1, N_PITCH), duration=rd.reshape(-1, N_DURATION),
-            pitch_value=np.asarray(pitch_readout.value(fp, cp)), chords=chords,
-            duration_class=np.asarray(pitch_readout.value(fd, cd))))
+            layer=layer, pitch=np.concatenate(pitch), duration=np.concatenate(duration),
+            pitch_value=np.concatenate(value), chords=tuple(chords),
+            duration_class=np.concatenate(duration_class)))
+        spikes = np.concatenate(spikes).reshape(-1)
         if spikes.size > title_spikes.size:
-            title_spikes = spikes.reshape(-1)
+            title_spikes = spikes
     return RecallRaster(network.titles[t], cfg.network.dt_ms, recaller.steps, title_spikes,
                         tuple(recorded))
+
+
+def _dense(raster: np.ndarray, inputs: dict, k: int, subnet: int, subnets: Subnets) -> np.ndarray:
+    """One window's slot raster as ``[steps, neurons]`` of one subnetwork (its neurons in
+    order; a neuron without a slot never fires)."""
+    out = np.zeros((raster.shape[0], subnets.neurons(subnet)), bool)
+    mine = inputs["slot_subnet"][k] == subnet
+    neuron = inputs["slot_neuron"][k][mine] - subnets.offset(subnet)
+    out[:, neuron] = raster[:, mine] > 0
+    return out
 
 
 def timing_raster(duration_classes: Sequence[np.ndarray], cfg: Config,

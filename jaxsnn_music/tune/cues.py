@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,10 +32,11 @@ from jaxsnn_music.config import Config
 from jaxsnn_music.errors import UserError
 from jaxsnn_music.events import Piece, TrackEvents
 from jaxsnn_music.network.model import Network
-from jaxsnn_music.network.synapses import DURATION, PITCH
-from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller, ColumnSynapses, dense_weights
-from jaxsnn_music.recall.index import NetworkIndex, row_bucket
-from jaxsnn_music.tune.dynamics import CueBatch
+from jaxsnn_music.network.subnets import PITCH
+from jaxsnn_music.recall.cued import batch_slots, context_rasters
+from jaxsnn_music.recall.index import NetworkIndex
+from jaxsnn_music.recall.simulator import ColumnInputs, CueInputs, Recaller
+from jaxsnn_music.tune.objective import CueBatch
 
 
 class NoCuesError(UserError):
@@ -74,19 +74,20 @@ class CueSource:
     - `network`: the memorized network.
     - `pieces`: the stored pieces (matched to the network's titles by title).
     - `cfg`: the config.
-    - `host`: reuse existing lookups (optional).
+    - `index`: reuse existing look-ups (optional).
     """
 
     def __init__(self, network: Network, pieces: Sequence[Piece], cfg: Config,
-                 host: NetworkIndex | None = None):
+                 index: NetworkIndex | None = None):
         self.cfg = cfg
-        self.host = host or NetworkIndex(network)
+        self.index = index or NetworkIndex(network, cfg)
+        self.subnets = self.index.subnets
         self.d = cfg.network.n_delays
         self.recaller = Recaller.from_config(cfg)
         by_title = {p.title: p for p in pieces}
-        lengths = self.host.lengths
+        lengths = self.index.lengths
         self.tracks: dict[tuple[int, int], TrackEvents] = {}
-        for t, name in enumerate(self.host.titles):
+        for t, name in enumerate(self.index.titles):
             piece = by_title.get(name)
             for layer, track in enumerate(piece.tracks if piece is not None else ()):
                 if (layer < lengths.shape[1] and lengths[t, layer] == track.n_events
@@ -95,11 +96,8 @@ class CueSource:
         if not self.tracks:
             raise NoCuesError(f"no memorized track longer than {self.d} events has its stored "
                               "piece at hand (pieces must match the network's titles)")
-        steps = cfg.network.steps_per_window
-        self._teacher = {
-            n: jax.jit(jax.vmap(lambda ids, n=n: self.recaller.teacher_raster(ids, n)))
-            for n in (N_PITCH, N_DURATION)}
-        self._steps = steps
+        self._teacher = jax.jit(jax.vmap(self.recaller.teacher_raster))
+        self._steps = cfg.network.steps_per_window
 
     @property
     def titles(self) -> list[int]:
@@ -127,71 +125,80 @@ class CueSource:
 
     # -- cues --------------------------------------------------------------------
 
-    def _ids(self, positions: Sequence[Position], columns: int, subnet: int, offset: int
-             ) -> np.ndarray:
-        """``[len(positions), columns, max chord]`` neuron ids of columns ``start + offset ..``
-        (``-1``: none / past the end)."""
-        width = self.cfg.network.max_chord_size if subnet == PITCH else 1
-        ids = np.full((len(positions), columns, width), -1, np.int64)
-        for b, pos in enumerate(positions):
-            track = self.tracks[(pos.title, pos.layer)]
-            for c in range(columns):
-                k = pos.start + offset + c
-                if 0 <= k < track.n_events:
-                    values = track.chord(k) if subnet == PITCH else (int(track.duration_class[k]),)
-                    ids[b, c, :len(values)] = values
-        return ids
+    def _values(self, pos: Position, column: int, subnet: int) -> tuple[int, ...]:
+        track = self.tracks[(pos.title, pos.layer)]
+        if not 0 <= column < track.n_events:
+            return ()
+        return track.chord(column) if subnet == PITCH else (int(track.duration_class[column]),)
 
-    def clean_cues(self, positions: Sequence[Position]) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean rasters ``[cues, D, steps, neurons]`` of each cue (slot ``d - 1`` = column
-        ``start - d``), pitch and duration, unperturbed."""
+    def clean_cues(self, positions: Sequence[Position]) -> tuple[np.ndarray, ...]:
+        """Per subnetwork, boolean rasters ``[cues, D, steps, neurons]`` of each cue (slot
+        ``d - 1`` = column ``start - d``): every cell of each stored value driven, unperturbed."""
         out = []
-        for subnet, n in ((PITCH, N_PITCH), (DURATION, N_DURATION)):
-            ids = self._ids(positions, self.d, subnet, -self.d)[:, ::-1]  # newest first
-            flat = jnp.asarray(ids.reshape(-1, ids.shape[-1]))
-            out.append(np.asarray(self._teacher[n](flat)).reshape(len(positions), self.d,
-                                                                    self._steps, n))
-        return out[0], out[1]
+        m = self.subnets.cells
+        for subnet in range(self.subnets.count):
+            driven = np.zeros((len(positions), self.d, self.subnets.neurons(subnet)), bool)
+            for b, pos in enumerate(positions):
+                for d in range(1, self.d + 1):
+                    for v in self._values(pos, pos.start - d, subnet):
+                        driven[b, d - 1, v * m:(v + 1) * m] = True
+            flat = jnp.asarray(driven.reshape(-1, driven.shape[-1]))
+            out.append(np.asarray(self._teacher(flat)).reshape(len(positions), self.d, self._steps,
+                                                               driven.shape[-1]))
+        return tuple(out)
 
     def perturbed_cues(self, positions: Sequence[Position], key,
-                       clean: tuple[np.ndarray, np.ndarray] | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """The cues, spoiled as ``tune`` says (pitch and duration with independent draws);
-        ``clean`` reuses the positions' :meth:`clean_cues` when the caller has them."""
+                       clean: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, ...]:
+        """The cues, spoiled as ``tune`` says (each subnetwork with its own draws); ``clean``
+        reuses the positions' :meth:`clean_cues` when the caller has them."""
         t = self.cfg.tune
-        pitch, duration = clean if clean is not None else self.clean_cues(positions)
-        k_p, k_d = jax.random.split(key)
-        return (np.asarray(perturb(k_p, jnp.asarray(pitch), t.jitter_steps, t.drop_prob,
-                                   t.extra_spikes)),
-                np.asarray(perturb(k_d, jnp.asarray(duration), t.jitter_steps, t.drop_prob,
-                                   t.extra_spikes)))
+        clean = clean if clean is not None else self.clean_cues(positions)
+        keys = jax.random.split(key, len(clean))
+        return tuple(np.asarray(perturb(k, jnp.asarray(c), t.jitter_steps, t.drop_prob,
+                                        t.extra_spikes)) for k, c in zip(keys, clean))
+
+    def context(self, cues: tuple[np.ndarray, ...], b: int) -> np.ndarray:
+        """Cue ``b`` as one raster ``[D, steps, neurons]`` over every subnetwork's neurons
+        (global index: what :class:`~jaxsnn_music.recall.CuedTrack` takes)."""
+        return np.concatenate([c[b] for c in cues], axis=-1)
 
     # -- batches -----------------------------------------------------------------
 
-    def batch(self, positions: Sequence[Position], cues: tuple[np.ndarray, np.ndarray],
-              columns: int, title_cue: bool, dtype=jnp.float32) -> CueBatch:
-        """The :class:`CueBatch` of these positions, cues and ``columns`` recalled columns."""
-        data = {}
-        for subnet, n, name in ((PITCH, N_PITCH, "pitch"), (DURATION, N_DURATION, "duration")):
-            size = row_bucket(max(int(self.host.row_counts(p.layer, subnet, p.start, columns)
-                                      .max(initial=0)) for p in positions))
-            rows = [self.host.rows(p.layer, subnet, p.start, columns, size) for p in positions]
-            stacked = ColumnSynapses(**{k: jnp.asarray(np.stack([r[k] for r in rows], axis=1))
-                              for k in ("delay", "pre", "post", "weight")})
-            data[f"weights_{name}"] = _dense(stacked, self.d, n).astype(dtype)
-            goal = np.concatenate([self.host.goal_weights(np.array([p.title]), p.layer, subnet,
-                                                          p.start, columns) for p in positions], axis=1)
-            data[f"goal_{name}"] = jnp.asarray(goal if title_cue else np.zeros_like(goal), dtype)
-            ids = self._ids(positions, columns, subnet, 0)  # [B, columns, width]
-            target = np.zeros((len(positions), columns, n + 1), np.float32)
-            np.put_along_axis(target, np.where(ids >= 0, ids, n), 1.0, axis=-1)
-            data[f"target_{name}"] = jnp.asarray(target[..., :n].transpose(1, 0, 2), dtype)
+    def batch(self, positions: Sequence[Position], cues: tuple[np.ndarray, ...], columns: int,
+              title_cue: bool, dtype=jnp.float32) -> CueBatch:
+        """The :class:`~.objective.CueBatch` of these positions, cues and ``columns`` recalled
+        columns."""
+        index = self.index
+        slots = max(batch_slots(index, p.layer, p.start, p.start + columns) for p in positions)
+        inputs = [index.column_inputs(p.layer, p.start, columns, slots)[0] for p in positions]
+        rows = max(x["row_delay"].shape[1] for x in inputs)
+        stacked = {}
+        for name in inputs[0]:
+            parts = []
+            for x in inputs:
+                v = x[name]
+                if name.startswith("row_") and v.shape[1] < rows:
+                    v = np.pad(v, ((0, 0), (0, rows - v.shape[1])))
+                parts.append(v)
+            stacked[name] = jnp.asarray(np.stack(parts, axis=1))  # [C, B, ...]
+        goal = np.concatenate([index.goal_weights(np.array([p.title]), p.layer, p.start, columns,
+                                                  slots) for p in positions], axis=1)
+        targets = []
+        for subnet in range(self.subnets.count):
+            target = np.zeros((columns, len(positions), self.subnets.values[subnet]), bool)
+            for b, pos in enumerate(positions):
+                for c in range(columns):
+                    target[c, b, list(self._values(pos, pos.start + c, subnet))] = True
+            targets.append(jnp.asarray(target))
         ends = np.array([self.tracks[(p.title, p.layer)].n_events - p.start for p in positions])
         active = np.arange(columns)[:, None] < ends[None, :]
-        return CueBatch(jnp.asarray(cues[0], dtype), jnp.asarray(cues[1], dtype),
-                        active=jnp.asarray(active), **data)
-
-
-@eqx.filter_jit
-def _dense(rows: ColumnSynapses, n_delays: int, neurons: int):
-    return jax.vmap(jax.vmap(lambda r: dense_weights(r, n_delays, neurons)))(rows)
+        context, neurons = [], []
+        for b, pos in enumerate(positions):
+            raster, neuron = context_rasters(index, pos.layer, pos.start, self.context(cues, b),
+                                             slots, self.d)
+            context.append(raster)
+            neurons.append(neuron)
+        cue_inputs = CueInputs(jnp.asarray(goal if title_cue else np.zeros_like(goal), dtype),
+                               jnp.asarray(active), tuple(targets))
+        return CueBatch(jnp.asarray(np.stack(context), dtype), jnp.asarray(np.stack(neurons)),
+                        ColumnInputs(**stacked), cue_inputs)

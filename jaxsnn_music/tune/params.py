@@ -1,13 +1,18 @@
-"""What the differentiable mode trains, and what it keeps frozen.
+"""What the differentiable mode trains: leaves of the one recall simulator.
 
-:class:`TunedParams` holds the trainable leaves: the title neuron's threshold,
-one threshold per pitch and per duration neuron, and one delay offset (steps,
-relative to ``d`` windows) per delay slot and presynaptic neuron of each
-subnetwork. :class:`Frozen` holds the rest of the dynamics' constants as
-arrays, so that a gradient *could* reach them and the tests can check that none
-does; the memorized weights are data of each cue, never parameters.
-:class:`TuneModel` joins both with the static settings; :func:`trainable`
-is the ``eqx.partition`` filter.
+The differentiable mode is the recall simulator (:class:`~jaxsnn_music.recall.Recaller`)
+with two parts swapped in: the SuperSpike spike function
+(:class:`~jaxsnn_music.network.spikes.SuperSpike`) and real-valued delays read through a
+Gaussian or linear kernel (:class:`~jaxsnn_music.network.delays.GaussianDelays`,
+:class:`~jaxsnn_music.network.delays.LinearDelays`), and recalled columns passing on the
+stored values (teacher forcing). Its trainable leaves are the title neuron's threshold
+(``lif.v_th``), every neuron's threshold (``v_th``) and the delay offsets
+(``delays.offset``, one per delay slot and presynaptic neuron); :func:`trainable` is the
+``eqx.partition`` filter that picks them, everything else stays as the network and the
+config say (the memorized weights are data of each cue, never parameters).
+
+:func:`plain_recaller` puts tuned leaves into the plain simulator (exact spikes, delays
+rounded to whole steps), which is how tuned parameters are used and scored.
 """
 
 from __future__ import annotations
@@ -15,120 +20,95 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from jaxsnn_music.config import Config
-from jaxsnn_music.recall.simulate import N_DURATION, N_PITCH, Recaller
+from jaxsnn_music.network.delays import GaussianDelays, LinearDelays, WholeSteps
+from jaxsnn_music.network.spikes import SuperSpike
+from jaxsnn_music.network.subnets import NAMES, Subnets
+from jaxsnn_music.recall.simulator import Recaller
 
 
-class TunedParams(eqx.Module):
-    """Thresholds and delay offsets; the paper's values are ``v_th`` everywhere and offset 0."""
-
-    v_th_title: Float[Array, ""]
-    v_th_pitch: Float[Array, " 129"]
-    v_th_duration: Float[Array, " 64"]
-    delay_pitch: Float[Array, "delays 129"]
-    """Offset (steps) of the delay from column ``k - d`` (row ``d - 1``) per presynaptic neuron."""
-    delay_duration: Float[Array, "delays 64"]
-
-    @staticmethod
-    def from_config(cfg: Config, dtype=jnp.float32) -> TunedParams:
-        net = cfg.network
-        d = net.n_delays
-        return TunedParams(jnp.asarray(net.v_th, dtype), jnp.full(N_PITCH, net.v_th, dtype),
-                           jnp.full(N_DURATION, net.v_th, dtype), jnp.zeros((d, N_PITCH), dtype),
-                           jnp.zeros((d, N_DURATION), dtype))
-
-    def clamp(self, cfg: Config) -> TunedParams:
-        """Project onto the allowed set: thresholds in their range, delays in theirs."""
-        t, r = cfg.tune, float(cfg.tune.delay_range_steps)
-        th = lambda x: jnp.clip(x, t.threshold_min, t.threshold_max)  # noqa: E731
-        return TunedParams(th(self.v_th_title), th(self.v_th_pitch), th(self.v_th_duration),
-                           jnp.clip(self.delay_pitch, -r, r), jnp.clip(self.delay_duration, -r, r))
-
-    def labels(self) -> TunedParams:
-        """The optimiser's parameter groups (``optax.multi_transform``)."""
-        return TunedParams("threshold", "threshold", "threshold", "delay", "delay")
-
-    def recaller(self, cfg: Config) -> Recaller:
-        """The plain simulator with these parameters: thresholds as they are, delays rounded
-        to whole steps (the plain simulator's delays are integers)."""
-        shift = lambda x: jnp.round(x).astype(jnp.int32)  # noqa: E731
-        return Recaller.from_config(cfg).tuned(self.v_th_title, self.v_th_pitch, self.v_th_duration,
-                                               shift(self.delay_pitch), shift(self.delay_duration))
-
-    def summary(self, cfg: Config) -> dict:
-        """How far the parameters moved from the paper's, in numbers."""
-        v_th = cfg.network.v_th
-        out = {"v_th_title": float(self.v_th_title)}
-        for name in ("pitch", "duration"):
-            th = jnp.asarray(getattr(self, f"v_th_{name}"))
-            delay = jnp.round(jnp.asarray(getattr(self, f"delay_{name}")))
-            out[f"v_th_{name}_mean"] = float(th.mean())
-            out[f"v_th_{name}_min"] = float(th.min())
-            out[f"v_th_{name}_max"] = float(th.max())
-            out[f"v_th_{name}_moved"] = int((jnp.abs(th - v_th) > 1e-3).sum())
-            out[f"delay_{name}_moved"] = int((delay != 0).sum())
-            out[f"delay_{name}_mean"] = float(delay.mean())
-            out[f"delay_{name}_mean_abs"] = float(jnp.abs(delay).mean())
-            out[f"delay_{name}_range"] = [float(delay.min()), float(delay.max())]
-        return out
+def initial_sigma(cfg: Config) -> float:
+    """``tune.sigma_start``, or (when 0) a third of the delay range's width ``2 R + 1``."""
+    t = cfg.tune
+    return t.sigma_start if t.sigma_start > 0 else (2 * t.delay_range_steps + 1) / 3
 
 
-class Frozen(eqx.Module):
-    """Constants of the dynamics, as array leaves that the optimiser never sees."""
-
-    decay: Float[Array, ""]
-    resistance: Float[Array, ""]
-    v_reset: Float[Array, ""]
-    v_0: Float[Array, ""]
-    title_current: Float[Array, ""]
-    inhibition_weight: Float[Array, ""]
-    inhibition_floor: Float[Array, ""]
-    facilitation_sequential: Float[Array, ""]
-    facilitation_goal: Float[Array, ""]
-    facilitation_cap: Float[Array, ""]
-
-    @staticmethod
-    def from_config(cfg: Config, dtype=jnp.float32) -> Frozen:
-        net = cfg.network
-        weight = net.inhibition_weight if net.lateral_inhibition else 0.0
-        floor = net.inhibition_floor if net.lateral_inhibition else -jnp.inf
-        values = (net.dt_ms / net.tau_m_ms, net.resistance, net.v_reset, net.v_0,
-                  net.title_current_recall, weight, floor, net.facilitation_sequential,
-                  net.facilitation_goal, net.facilitation_cap)
-        return Frozen(*(jnp.asarray(v, dtype) for v in values))
+def sigma_at(step, total_steps: int, start: float, end: float, anneal: float):
+    """The Gaussian width at optimiser step ``step``: linear from ``start`` to ``end`` over the
+    first ``anneal * total_steps`` steps, then ``end``."""
+    span = max(anneal * total_steps, 1.0)
+    progress = jnp.minimum(jnp.asarray(step, jnp.float32) / span, 1.0)
+    return start + (end - start) * progress
 
 
-class TuneModel(eqx.Module):
-    """The differentiable recall's parameters, constants and static settings."""
-
-    params: TunedParams
-    frozen: Frozen
-    slope: float = eqx.field(static=True)
-    steps: int = eqx.field(static=True)
-    n_delays: int = eqx.field(static=True)
-    refractory_steps: int = eqx.field(static=True)
-    facilitation_steps: int = eqx.field(static=True)
-    reset_goal_per_window: bool = eqx.field(static=True)
-    propagate_readout: bool = eqx.field(static=True)
-    delay_range: int = eqx.field(static=True)
-    delay_readout: str = eqx.field(static=True)
-    readout_tau: float = eqx.field(static=True)
-    silent_margin: float = eqx.field(static=True)
-
-    @staticmethod
-    def from_config(cfg: Config, params: TunedParams | None = None, dtype=jnp.float32) -> TuneModel:
-        net, t = cfg.network, cfg.tune
-        return TuneModel(params if params is not None else TunedParams.from_config(cfg, dtype),
-                         Frozen.from_config(cfg, dtype), t.surrogate_slope, net.steps_per_window,
-                         net.n_delays, net.refractory_steps, net.facilitation_steps,
-                         net.facilitation_reset == "window", cfg.recall.propagate == "readout",
-                         t.delay_range_steps, t.delay_readout, t.readout_tau_steps,
-                         t.silent_margin_steps)
+def differentiable_recaller(cfg: Config, dtype=jnp.float32) -> Recaller:
+    """The recall simulator as the differentiable mode runs it, at the paper's parameters
+    (every threshold ``v_th``, every delay offset 0)."""
+    t = cfg.tune
+    offset = jnp.zeros((cfg.network.n_delays, Subnets.from_config(cfg).total), dtype)
+    if t.delay_readout == "gaussian":
+        delays = GaussianDelays(offset, t.delay_range_steps, jnp.asarray(initial_sigma(cfg), dtype))
+    else:
+        delays = LinearDelays(offset, t.delay_range_steps)
+    return Recaller.from_config(cfg, spike=SuperSpike(t.surrogate_slope), delays=delays,
+                                pass_on="teacher", dtype=dtype)
 
 
-def trainable(model: TuneModel):
-    """The filter spec: True on the :class:`TunedParams` leaves, False everywhere else."""
-    spec = jax.tree.map(lambda _: False, model)
-    return eqx.tree_at(lambda m: m.params, spec, jax.tree.map(lambda _: True, model.params))
+def _trainable_leaves(r: Recaller):
+    return r.lif.v_th, r.v_th, r.delays.offset
+
+
+def trainable(recaller: Recaller):
+    """The filter spec: True on the trainable leaves, False everywhere else."""
+    spec = jax.tree.map(lambda _: False, recaller)
+    return eqx.tree_at(_trainable_leaves, spec, (True, True, True))
+
+
+def parameters(recaller: Recaller):
+    """The trainable part (``eqx.partition``'s first tree)."""
+    return eqx.partition(recaller, trainable(recaller))[0]
+
+
+def labels(params):
+    """The optimiser's parameter groups (``optax.multi_transform``): thresholds and delays."""
+    tree = jax.tree.map(lambda _: "threshold", params)
+    return eqx.tree_at(lambda r: r.delays.offset, tree, "delay")
+
+
+def clamp(params, cfg: Config):
+    """Project onto the allowed set: thresholds in their range, delays in theirs."""
+    t, r = cfg.tune, float(cfg.tune.delay_range_steps)
+    th = lambda x: jnp.clip(x, t.threshold_min, t.threshold_max)  # noqa: E731
+    return eqx.tree_at(_trainable_leaves, params,
+                       (th(params.lif.v_th), th(params.v_th), jnp.clip(params.delays.offset, -r, r)))
+
+
+def plain_recaller(params, cfg: Config) -> Recaller:
+    """The plain simulator with these parameters: thresholds as they are, delays rounded to
+    whole steps (the plain simulator's delays are integers)."""
+    shift = jnp.round(params.delays.offset).astype(jnp.int32)
+    plain = Recaller.from_config(cfg)
+    return eqx.tree_at(lambda r: (r.lif.v_th, r.v_th, r.delays), plain,
+                       (jnp.asarray(params.lif.v_th, plain.dtype),
+                        jnp.asarray(params.v_th, plain.dtype), WholeSteps(shift)))
+
+
+def summary(params, cfg: Config) -> dict:
+    """How far the parameters moved from the paper's, in numbers (per subnetwork)."""
+    v_th = cfg.network.v_th
+    subnets = Subnets.from_config(cfg)
+    out = {"v_th_title": float(params.lif.v_th)}
+    for s, name in enumerate(NAMES):
+        part = slice(subnets.offset(s), subnets.offset(s) + subnets.neurons(s))
+        th = jnp.asarray(params.v_th)[part]
+        delay = jnp.round(jnp.asarray(params.delays.offset)[:, part])
+        out[f"v_th_{name}_mean"] = float(th.mean())
+        out[f"v_th_{name}_min"] = float(th.min())
+        out[f"v_th_{name}_max"] = float(th.max())
+        out[f"v_th_{name}_moved"] = int((jnp.abs(th - v_th) > 1e-3).sum())
+        out[f"delay_{name}_moved"] = int((delay != 0).sum())
+        out[f"delay_{name}_mean"] = float(delay.mean())
+        out[f"delay_{name}_mean_abs"] = float(jnp.abs(delay).mean())
+        out[f"delay_{name}_range"] = [float(delay.min()), float(delay.max())]
+    return out

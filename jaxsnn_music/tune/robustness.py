@@ -18,11 +18,11 @@ import numpy as np
 
 from jaxsnn_music.config import Config
 from jaxsnn_music.recall.cued import CuedTrack, recall_units
-from jaxsnn_music.recall.simulate import Recaller
+from jaxsnn_music.recall.simulator import Recaller
 from jaxsnn_music.tune.cues import CueSource, Position
 
 
-def score_cued(source: CueSource, positions: Sequence[Position], cues: tuple[np.ndarray, np.ndarray],
+def score_cued(source: CueSource, positions: Sequence[Position], cues: tuple[np.ndarray, ...],
                recaller: Recaller, cfg: Config) -> dict:
     """Accuracy of the columns recalled after each cue.
 
@@ -38,8 +38,8 @@ def score_cued(source: CueSource, positions: Sequence[Position], cues: tuple[np.
     for i, p in enumerate(positions):
         n = min(columns, source.tracks[(p.title, p.layer)].n_events - p.start)
         units.append(CuedTrack(p.title if cfg.tune.title_cue else -1, p.layer, p.start, n,
-                          cues[0][i], cues[1][i]))
-    tracks = recall_units(source.host, units, cfg, recaller)
+                               source.context(cues, i)))
+    tracks = recall_units(source.index, units, cfg, recaller)
     pitch, first, duration, head = [], [], [], []
     for p, unit, got in zip(positions, units, tracks):
         stored = source.tracks[(p.title, p.layer)]

@@ -44,9 +44,9 @@ from jaxsnn_music.recall.index import NetworkIndex
 from jaxsnn_music.records import jsonable
 from jaxsnn_music.sweep.tracking import Tracker
 from jaxsnn_music.tune.cues import CueSource
-from jaxsnn_music.tune.delay_readout import initial_sigma, sigma_at
-from jaxsnn_music.tune.dynamics import loss_and_metrics
-from jaxsnn_music.tune.params import TunedParams, TuneModel, trainable
+from jaxsnn_music.tune.objective import loss_and_metrics
+from jaxsnn_music.tune.params import (clamp, differentiable_recaller, initial_sigma, labels,
+                                      parameters, plain_recaller, sigma_at, summary, trainable)
 from jaxsnn_music.tune.robustness import score_cued
 
 MANIFEST = "tune.json"
@@ -60,30 +60,40 @@ def _quiet(_: str) -> None:
     pass
 
 
+def initial_params(cfg: Config):
+    """The paper's parameters: the trainable leaves of the differentiable recall simulator."""
+    return parameters(differentiable_recaller(cfg))
+
+
 def optimizer(cfg: Config) -> optax.GradientTransformation:
     """Adam per parameter group: thresholds and delays, each with its own learning rate."""
     t = cfg.tune
     return optax.multi_transform({"threshold": optax.adam(t.lr_threshold),
                                   "delay": optax.adam(t.lr_delay)},
-                                 TunedParams.from_config(cfg).labels())
+                                 labels(initial_params(cfg)))
 
 
 def make_step(cfg: Config, opt: optax.GradientTransformation):
     """The compiled optimiser step ``(params, opt_state, batch, sigma) -> (params, opt_state,
-    metrics)``; only the :class:`TunedParams` leaves are differentiated (``eqx.partition``)."""
-    model = TuneModel.from_config(cfg)
-    template, static = eqx.partition(model, trainable(model))
+    metrics)``: the recall simulator, ``eqx.partition``-ed into its trainable leaves
+    (thresholds, delay offsets) and the rest, which no gradient reaches."""
+    model = differentiable_recaller(cfg)
+    _, static = eqx.partition(model, trainable(model))
+    gaussian = cfg.tune.delay_readout == "gaussian"
+    tau = cfg.tune.readout_tau_steps
 
     @eqx.filter_jit
     def step(params, opt_state, batch, sigma):
-        diff = eqx.tree_at(lambda m: m.params, template, params)
+        def loss(params):
+            recaller = eqx.combine(params, static)
+            if gaussian:
+                recaller = eqx.tree_at(lambda r: r.delays.sigma, recaller,
+                                       jnp.asarray(sigma, recaller.dtype))
+            return loss_and_metrics(recaller, batch, tau)
 
-        def loss(diff):
-            return loss_and_metrics(eqx.combine(diff, static), batch, sigma)
-
-        grads, metrics = eqx.filter_grad(loss, has_aux=True)(diff)
-        updates, opt_state = opt.update(grads.params, opt_state, params)
-        params = optax.apply_updates(params, updates).clamp(cfg)
+        grads, metrics = eqx.filter_grad(loss, has_aux=True)(params)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        params = clamp(optax.apply_updates(params, updates), cfg)
         return params, opt_state, metrics
 
     return step
@@ -106,7 +116,7 @@ def _state_manager(out: Path) -> ocp.CheckpointManager:
         max_to_keep=2, create=True))
 
 
-def _restore_state(manager: ocp.CheckpointManager, params: TunedParams, opt_state):
+def _restore_state(manager: ocp.CheckpointManager, params, opt_state):
     """The latest saved (step, params, opt_state), or ``(0, params, opt_state)``."""
     step = manager.latest_step()
     if step is None:
@@ -129,20 +139,21 @@ def _save_state(manager: ocp.CheckpointManager, step: int, params, opt_state) ->
     manager.save(step, args=ocp.args.StandardSave(state))
 
 
-def load_tuned(out: str | Path, cfg: Config) -> TunedParams:
-    """The tuned parameters of a finished (or interrupted) run folder."""
+def load_tuned(out: str | Path, cfg: Config):
+    """The tuned parameters of a finished (or interrupted) run folder (the trainable leaves of
+    the differentiable recall simulator; :func:`~.params.plain_recaller` runs them)."""
     out = Path(out).absolute()
     if not (out / STATE).is_dir():
         raise CheckpointError(f"{out}: not a tuning run folder (no {STATE}/ in it)")
     manager = _state_manager(out)
     if manager.latest_step() is None:
         raise CheckpointError(f"{out}: no tuned parameters saved there")
-    params = TunedParams.from_config(cfg)
+    params = initial_params(cfg)
     return _restore_state(manager, params, optimizer(cfg).init(params))[1]
 
 
 def evaluate_cues(source: CueSource, titles: Sequence[int], cfg: Config,
-                  params: dict[str, TunedParams]) -> dict[str, dict]:
+                  params: dict[str, Any]) -> dict[str, dict]:
     """Held-out scores in the plain simulator: the same positions and spoiled cues (seeded by
     ``tune.seed``, apart from the training draws) for each named parameter set, clean and spoiled."""
     t = cfg.tune
@@ -150,14 +161,14 @@ def evaluate_cues(source: CueSource, titles: Sequence[int], cfg: Config,
     clean = source.clean_cues(positions)
     spoiled = source.perturbed_cues(positions, jax.random.fold_in(jax.random.key(t.seed), 1 << 30),
                                     clean)
-    return {name: {"perturbed": score_cued(source, positions, spoiled, p.recaller(cfg), cfg),
-                   "clean": score_cued(source, positions, clean, p.recaller(cfg), cfg)}
+    return {name: {"perturbed": score_cued(source, positions, spoiled, plain_recaller(p, cfg), cfg),
+                   "clean": score_cued(source, positions, clean, plain_recaller(p, cfg), cfg)}
             for name, p in params.items()}
 
 
 def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path,
          source_checkpoint: str = "", restart: bool = False, progress: Progress = _quiet,
-         host: NetworkIndex | None = None) -> dict[str, Any]:
+         index: NetworkIndex | None = None) -> dict[str, Any]:
     """Tune thresholds and delays of a memorized network for robust cued recall.
 
     **Arguments:**
@@ -168,13 +179,13 @@ def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path
     - `out`: the run folder (see the module's text); resumed unless `restart`.
     - `source_checkpoint`: recorded in the run's manifest.
     - `progress`: called with one line per log step.
-    - `host`: the network's lookups, when the caller has them (they cost a pass over the store).
+    - `index`: the network's look-ups, when the caller has them (they cost a pass over the store).
 
     **Returns:** the result (also written to ``OUT/result.json``).
     """
     t = cfg.tune
     out = Path(out).absolute()  # orbax wants absolute paths
-    source = CueSource(network, pieces, cfg, host)
+    source = CueSource(network, pieces, cfg, index)
     train, held = source.split(t.train_share, t.seed)
     titles = network.titles
     wanted = _identity(cfg, str(source_checkpoint), [titles[i] for i in train], [titles[i] for i in held])
@@ -192,13 +203,13 @@ def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path
     manifest_path.write_text(json.dumps(wanted, indent=1))
 
     opt = optimizer(cfg)
-    params = TunedParams.from_config(cfg)
+    params = initial_params(cfg)
     manager = _state_manager(out)
     done, params, opt_state = _restore_state(manager, params, opt.init(params))
     if done:
         progress(f"resuming at step {done} of {t.steps}")
     step_fn = make_step(cfg, opt)
-    sigma0 = initial_sigma(t.sigma_start, t.delay_range_steps)
+    sigma0 = initial_sigma(cfg)
     tracker = Tracker(out, "jaxsnn-music", "tune", t.wandb)
     tracker.start(out.name, {}, jsonable(cfg.to_dict()), job_type="tune")
     key = jax.random.key(t.seed)
@@ -222,11 +233,11 @@ def tune(network: Network, pieces: Sequence[Piece], cfg: Config, out: str | Path
     seconds = time.perf_counter() - started
 
     progress(f"scoring {t.eval_cues} held-out cues in the plain simulator")
-    scores = evaluate_cues(source, held, cfg, {"paper": TunedParams.from_config(cfg),
+    scores = evaluate_cues(source, held, cfg, {"paper": initial_params(cfg),
                                                "tuned": params})
     result = {"steps": t.steps, "resumed_at": done, "train_seconds": seconds,
               "train_titles": len(train), "held_out_titles": len(held), "history": history,
-              "params": params.summary(cfg), "held_out": scores}
+              "params": summary(params, cfg), "held_out": scores}
     tracker.finish("finished", {f"{name}/{cond}/{k}": v for name, s in scores.items()
                                 for cond, d in s.items() for k, v in d.items()})
     (out / RESULT).write_text(json.dumps(jsonable(result), indent=1))
