@@ -30,6 +30,7 @@ explicit single-device sharding, whatever the saving machine had.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -333,4 +334,4 @@ def restore(path: str | Path, device: jax.Device | None = None
                                   f"{spec['dtype']}{spec['shape']})")
         leaves.append(array)
     network = jax.tree_util.tree_unflatten(treedef, [jax.device_put(a, sharding) for a in leaves])
-    return network, cfg, manifest
+    return dataclasses.replace(network, config=cfg), cfg, manifest

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Int
 
+from jaxsnn_music.config import Config
 from jaxsnn_music.network.cells import CellTable
 from jaxsnn_music.network.goal import GoalLinks, empty_links
 from jaxsnn_music.network.synapses import SynapseStore
@@ -33,6 +34,8 @@ class Network(eqx.Module):
       (0 where the piece has no such track); the last column of title ``t`` in
       layer ``l`` is ``track_lengths[t, l] - 1``.
     - `titles`: each title neuron's piece title (static metadata).
+    - `config`: the config it was memorized with (static; None for an empty network): what
+      recall, identification and a checkpoint take by default.
     """
 
     synapses: SynapseStore
@@ -40,11 +43,12 @@ class Network(eqx.Module):
     cells: CellTable
     track_lengths: Int[Array, "titles layers"]
     titles: tuple[str, ...] = eqx.field(static=True)
+    config: Config | None = eqx.field(static=True, default=None)
 
     @staticmethod
-    def empty() -> Network:
+    def empty(config: Config | None = None) -> Network:
         return Network(SynapseStore.empty(), empty_links(), CellTable.empty(),
-                       jnp.zeros((0, 0), jnp.int32), ())
+                       jnp.zeros((0, 0), jnp.int32), (), config)
 
     @property
     def n_titles(self) -> int:
