@@ -139,6 +139,10 @@ class FieldRule:
         :class:`ConfigError`."""
         kind, within = self.kind, self.within
         if isinstance(kind, tuple):
+            if isinstance(value, bool):
+                # YAML reads on/off and yes/no as booleans: give a choice of that name back.
+                words = ("on", "yes", "true") if value else ("off", "no", "false")
+                value = next((w for w in words if w in kind), value)
             if isinstance(value, str) and value in kind:
                 return value
             raise ConfigError(f"{self.key} must be one of {', '.join(kind)}, got {show(value)}")
