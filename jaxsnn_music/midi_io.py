@@ -11,8 +11,11 @@ back: events -> MIDI with the piece's tempo map, so that
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -22,14 +25,13 @@ import pretty_midi
 
 from jaxsnn_music.config import EncodingConfig
 from jaxsnn_music.encoding import encode_tracks
-from jaxsnn_music.errors import BadMidiError
+from jaxsnn_music.errors import BadMidiError, OutputError
 from jaxsnn_music.events import REST, Piece, RawPiece, RawTrack, TempoMap
-
-_VALID_DENOMINATORS = {1, 2, 4, 8, 16, 32, 64}
+from jaxsnn_music.midi_scan import SmfError, scan_midi
 
 
 def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiFile, int, list[str]]:
-    """Parse the raw file with mido and run the checks that must come before pretty_midi.
+    """Check the raw file (:func:`~jaxsnn_music.midi_scan.scan_midi`) and parse it with mido.
 
     **Returns:** the mido file, its number of note-ons, and warnings.
     """
@@ -38,56 +40,57 @@ def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiF
     if len(data) > enc.max_file_bytes:
         raise BadMidiError(path, f"file too large ({len(data)} bytes > encoding.max_file_bytes="
                                  f"{enc.max_file_bytes})")
-    if not data.startswith(b"MThd"):
-        raise BadMidiError(path, "not a MIDI file (no MThd header)")
     try:
-        mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+        scan = scan_midi(data, enc)
+    except SmfError as exc:
+        raise BadMidiError(path, str(exc)) from None
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(scan.data), clip=True)
     except EOFError:
         raise BadMidiError(path, "truncated MIDI file") from None
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise BadMidiError(path, f"corrupt MIDI file ({exc})") from None
-    if mid.type == 2:
-        raise BadMidiError(path, "MIDI type 2 (independent sequences) is not supported")
-    if not isinstance(mid.ticks_per_beat, int) or mid.ticks_per_beat <= 0:
-        raise BadMidiError(path, f"unusable time division {mid.ticks_per_beat} "
-                                 "(SMPTE timing is not supported)")
-
-    notes = 0
-    dropped_ts = 0
-    for track in mid.tracks:
-        tick = 0
-        kept = []
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
-                notes += 1
-            elif msg.type == "set_tempo":
-                qpm = 6e7 / msg.tempo if msg.tempo > 0 else float("inf")
-                if not enc.min_qpm <= qpm <= enc.max_qpm:
-                    raise BadMidiError(path, f"absurd tempo {qpm:.4g} qpm at tick {tick} (allowed "
-                                             f"{enc.min_qpm:g}..{enc.max_qpm:g})")
-            elif msg.type == "time_signature" and not (
-                    1 <= msg.numerator <= 64 and msg.denominator in _VALID_DENOMINATORS):
-                dropped_ts += 1
-                # Keep the delta time of the dropped message on the next one.
-                continue
-            kept.append((tick, msg))
-        if dropped_ts:
-            track[:] = _retime(kept)
-    if notes > enc.max_notes:
-        raise BadMidiError(path, f"too many notes ({notes} > encoding.max_notes={enc.max_notes})")
-    found: list[str] = []
-    if dropped_ts:
-        found.append(f"dropped {dropped_ts} absurd time signature(s)")
-    return mid, notes, found
+    except Exception as exc:  # the scan lets nothing through that mido refuses; a last guard
+        raise BadMidiError(path, f"corrupt MIDI file ({type(exc).__name__}: {exc})") from None
+    return mid, scan.notes, list(scan.warnings)
 
 
-def _retime(kept: list[tuple[int, mido.Message]]) -> list[mido.Message]:
-    out, last = [], 0
-    for tick, msg in kept:
-        out.append(msg.copy(time=tick - last))
-        last = tick
-    return out
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def read_file(path: str | Path, max_bytes: int) -> bytes:
+    """A file's bytes, refused in one line (:class:`BadMidiError`) unless it is a regular
+    file of at most ``max_bytes``.
+
+    Opened without blocking and checked on the open file, so a FIFO (which would wait for a
+    writer forever), a device or a folder is refused at once, and a file larger than the
+    limit is refused before it is read.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise BadMidiError(path, "a dangling symbolic link" if path.is_symlink()
+                           else "cannot read file (no such file)") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BadMidiError(path, "a symbolic link loop") from None
+        raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        for test, kind in _FILE_KINDS:
+            if test(info.st_mode):
+                raise BadMidiError(path, f"not a regular file ({kind})")
+        if info.st_size > max_bytes:
+            raise BadMidiError(path, f"file too large ({info.st_size} bytes > "
+                                     f"encoding.max_file_bytes={max_bytes})")
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as exc:
+            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:  # it grew while we read it
+        raise BadMidiError(path, f"file too large (over encoding.max_file_bytes={max_bytes})")
+    return data
 
 
 def read_raw(path: str | Path, enc: EncodingConfig, data: bytes) -> RawPiece:
@@ -155,10 +158,7 @@ def read_piece(path: str | Path, enc: EncodingConfig, title: str | None = None,
     """
     path = Path(path)
     if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+        data = read_file(path, enc.max_file_bytes)
     raw = read_raw(path, enc, data)
     return Piece(
         title=title if title is not None else path.stem,
@@ -241,6 +241,10 @@ def _tone_spans(track) -> list[tuple[int, int, int]]:
 def write_midi(piece: Piece, path: str | Path, enc: EncodingConfig) -> Path:
     """Render a piece and write it as a standard MIDI file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    render_midi(piece, enc).write(str(path))
+    midi = render_midi(piece, enc)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        midi.write(str(path))
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write this file ({exc.strerror or exc})") from None
     return path
