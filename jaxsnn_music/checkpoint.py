@@ -161,8 +161,15 @@ def _write(root: Path, network: Network, cfg: Config, corpus: list[dict[str, Any
     # orbax cannot write zero-size arrays; the manifest alone describes them.
     stored = {name: a for name, a in arrays.items() if a.size}
     if stored:
-        with ocp.PyTreeCheckpointer() as checkpointer:  # synchronous: returns when written
-            checkpointer.save(root / ARRAYS, _nested(stored))
+        try:
+            with ocp.PyTreeCheckpointer() as checkpointer:  # synchronous: returns when written
+                checkpointer.save(root / ARRAYS, _nested(stored))
+        except OSError:
+            raise
+        except Exception as exc:  # orbax wraps some I/O errors (tensorstore) in its own types
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise CheckpointError(f"{root}: cannot write the checkpoint's arrays "
+                                  f"({type(exc).__name__}: {first})") from None
     _write_atomic(root / MANIFEST, json.dumps(manifest, indent=1, allow_nan=False))
     files = {name: {"bytes": (root / name).stat().st_size, "sha256": _sha256(root / name)}
              for name in _checkpoint_files(root)}
@@ -195,8 +202,14 @@ def save(path: str | Path, network: Network, cfg: Config, corpus: list[dict[str,
 
 def _read_json(path: Path, what: str, root: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{root}: damaged checkpoint ({what} is unreadable)") from None
+    except OSError as exc:
+        raise CheckpointError(f"{root}: cannot read {what} ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         raise CheckpointError(f"{root}: damaged checkpoint ({what} is unreadable)") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{root}: damaged checkpoint ({what} is not a JSON object)")
@@ -233,12 +246,19 @@ def verify(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{root}: damaged checkpoint ({extra[0]} was not part of the save)")
     for name, expected in recorded.items():
         file = root / name
+        if not isinstance(expected, dict):
+            raise CheckpointError(f"{root}: damaged checkpoint ({MARKER} is not a list of files)")
         if not file.is_file():
             raise CheckpointError(f"{root}: damaged checkpoint ({name} is missing)")
-        if file.stat().st_size != expected.get("bytes"):
-            raise CheckpointError(f"{root}: damaged checkpoint ({name} has {file.stat().st_size} "
+        size = file.stat().st_size
+        if size != expected.get("bytes"):
+            raise CheckpointError(f"{root}: damaged checkpoint ({name} has {size} "
                                   f"bytes, expected {expected.get('bytes')})")
-        if _sha256(file) != expected.get("sha256"):
+        try:
+            digest = _sha256(file)
+        except OSError as exc:
+            raise CheckpointError(f"{root}: cannot read {name} ({exc.strerror or exc})") from None
+        if digest != expected.get("sha256"):
             raise CheckpointError(f"{root}: damaged checkpoint ({name} does not match its sha256)")
     manifest = _read_json(root / MANIFEST, MANIFEST, root)
     if manifest.get("format") != FORMAT_VERSION:
