@@ -1,8 +1,10 @@
 """Errors a user can cause, and how they are reported.
 
 Every problem with the user's input (a broken MIDI file, a bad config value, a
-missing checkpoint) is raised as a subclass of :class:`UserError`. The CLI turns
-it into a one-line message and a non-zero exit code, never a traceback.
+missing checkpoint, an output folder that cannot be written) is raised as a
+subclass of :class:`UserError`. The CLI turns it into a one-line message and exit
+code 2, never a traceback; a bad file in a corpus is reported and skipped instead
+(the command ends with exit code 1).
 """
 
 from __future__ import annotations
@@ -43,3 +45,7 @@ class FetchError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint that is missing, incomplete, damaged, or not the one asked for."""
+
+
+class OutputError(UserError):
+    """A file or folder that cannot be written (a file in the way, no permission, a full disk)."""

@@ -1,12 +1,14 @@
 """MIDI files in and out (pretty_midi), with the checks that keep bad files out.
 
 :func:`read_piece` turns a file into a :class:`~jaxsnn_music.events.Piece`:
-it refuses, with a one-line :class:`~jaxsnn_music.errors.BadMidiError`, a file
-that is empty, too large, not MIDI, truncated, has absurd tempi, has too many
-notes, no notes or only drums; it drops (with a warning on the piece)
-zero-length notes and absurd time signatures. :func:`render_midi` is the way
-back: events -> MIDI with the piece's tempo map, so that
-``encode(read(render(events))) == events``.
+:func:`read_file` takes only a regular file of at most ``encoding.max_file_bytes``
+(never blocking on a FIFO), :func:`~jaxsnn_music.midi_scan.scan_midi` checks its
+bytes and counts its notes before mido and pretty_midi parse it, and the rest
+refuses, with a one-line :class:`~jaxsnn_music.errors.BadMidiError`, a file with
+no notes or only drums; zero-length notes are dropped with a warning on the piece
+(as are what the scan repaired: unknown chunks, wrong length fields, absurd time
+signatures). :func:`render_midi` is the way back: events -> MIDI with the piece's
+tempo map, so that ``encode(read(render(events))) == events``.
 """
 
 from __future__ import annotations
