@@ -82,7 +82,7 @@ def read_file(path: str | Path, max_bytes: int) -> bytes:
         info = os.fstat(fd)
         for test, kind in _FILE_KINDS:
             if test(info.st_mode):
-                raise BadMidiError(path, f"not a regular file ({kind})")
+                raise BadMidiError(path, f"{kind}, not a regular file")
         if info.st_size > max_bytes:
             raise BadMidiError(path, f"file too large ({info.st_size} bytes > "
                                      f"encoding.max_file_bytes={max_bytes})")

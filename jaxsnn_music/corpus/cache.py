@@ -57,6 +57,8 @@ class ParseCache:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
+        self.write_error: str | None = None
+        """Why the cache could not be written, once a write failed (None: all were written)."""
 
     def _path(self, content_sha256: str, enc: EncodingConfig, kind: str) -> Path:
         key = hashlib.sha256(f"{kind}:{content_sha256}:{encoding_key(enc)}".encode()).hexdigest()
@@ -75,13 +77,24 @@ class ParseCache:
         return value if isinstance(value, (Piece, Refused)) else None
 
     def put(self, content_sha256: str, enc: EncodingConfig, kind: str, value: Piece | Refused) -> None:
+        """Store a result. A cache that cannot be written (a read-only or full disk, a file
+        where the folder should be) is not an error: the run goes on without it, and
+        :attr:`write_error` says why (the first time)."""
+        if self.write_error is not None:
+            return
         path = self._path(content_sha256, enc, kind)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
+        except OSError as exc:
+            self.write_error = f"{self.root}: cannot write the parse cache ({exc.strerror or exc})"
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
             raise

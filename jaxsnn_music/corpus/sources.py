@@ -21,6 +21,7 @@ puts it.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 from pathlib import Path
 
@@ -44,6 +45,8 @@ ALL_FOLK = "folk"
 FOLK_SELECTIONS = (*FOLK_COLLECTIONS, ALL_FOLK)
 SELECTIONS = ("paper", "piano-midi", "bach-chorales", *FOLK_SELECTIONS)
 DEFAULT_SELECTION = "bach-chorales"
+UNUSABLE = "unusable"
+"""The kind of a :class:`CorpusItem` that cannot be read at all; its reference says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +54,8 @@ class CorpusItem:
     """One piece to load: its title, its kind (``midi``, ``chorale`` or ``abc``) and reference.
 
     For ``midi`` the reference is the file path; for ``chorale`` a music21 corpus id;
-    for ``abc`` one tune of an ABC file, ``path#n`` (see :mod:`jaxsnn_music.corpus.folk`).
+    for ``abc`` one tune of an ABC file, ``path#n`` (see :mod:`jaxsnn_music.corpus.folk`);
+    for :data:`UNUSABLE` (an entry of a folder that is not a readable file) the reason.
     """
 
     title: str
@@ -80,17 +84,102 @@ def piano_midi_root(explicit: str | Path | None = None) -> Path | None:
 
 
 def directory_items(root: str | Path) -> list[CorpusItem]:
-    """Every MIDI file under ``root`` (recursive), titled by its path without extension."""
+    """Every MIDI file under ``root`` (recursive), titled by its path without extension.
+
+    Nothing named like a MIDI file is left out without a word: a folder or a link to a
+    folder named ``*.mid``, a dangling link, a link loop, a file whose name would make
+    a title that cannot be shown on one line, a second file with the same title, and
+    a folder that cannot be listed come back as :data:`UNUSABLE` items whose reference
+    is the reason, for the loader to report like any bad file. (Links to folders are
+    not followed. FIFOs and devices are MIDI items here; the loader refuses them
+    without ever blocking on one.)
+    """
     root = Path(root)
     if not root.exists():
+        if root.is_symlink():
+            raise CorpusError(f"{root}: a dangling symbolic link")
         raise CorpusError(f"{root}: no such folder")
-    if root.is_file():
+    if not root.is_dir():
         return [CorpusItem(root.stem, "midi", str(root))]
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
-    if not files:
+    found: list[tuple[Path, str, str]] = []  # (path, kind, reference)
+
+    def unlistable(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else root
+        if folder == root:
+            raise CorpusError(f"{root}: cannot list this folder ({exc.strerror or exc})")
+        found.append((folder, UNUSABLE, f"cannot list this folder ({exc.strerror or exc})"))
+
+    for folder, dirs, files in os.walk(root, onerror=unlistable):
+        here = Path(folder)
+        for name in dirs:
+            path = here / name
+            if path.is_symlink():
+                found.append((path, UNUSABLE, "a link to a folder (links to folders are not followed)"))
+            elif path.suffix.lower() in MIDI_SUFFIXES:
+                found.append((path, UNUSABLE, "a folder, not a MIDI file (the files in it are read)"))
+        for name in files:
+            path = here / name
+            if path.suffix.lower() in MIDI_SUFFIXES:
+                found.append((path, *_file_entry(path)))
+    if not found:
         raise CorpusError(f"{root}: no MIDI files (*.mid, *.midi) in this folder or below")
-    return [CorpusItem(p.relative_to(root).with_suffix("").as_posix(), "midi", str(p))
-            for p in files]
+    items, owner = [], {}
+    for path, kind, ref in sorted(found, key=lambda entry: entry[0]):
+        relative = path.relative_to(root)
+        title = (relative if kind == UNUSABLE else relative.with_suffix("")).as_posix()
+        problem = _title_problem(title)
+        if problem:
+            items.append(CorpusItem(printable(relative.as_posix()), UNUSABLE, problem))
+        elif kind == UNUSABLE:
+            items.append(CorpusItem(title, kind, ref))
+        elif title in owner:
+            items.append(CorpusItem(relative.as_posix(), UNUSABLE,
+                                    f"the same title as {owner[title]} (rename one of them)"))
+        else:
+            owner[title] = relative.as_posix()
+            items.append(CorpusItem(title, kind, ref))
+    return items
+
+
+def _file_entry(path: Path) -> tuple[str, str]:
+    """(kind, reference) of a directory entry named like a MIDI file that is not a folder."""
+    if path.is_symlink():
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return UNUSABLE, f"a dangling symbolic link (to {printable(os.readlink(path))})"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return UNUSABLE, "a symbolic link loop"
+            return UNUSABLE, f"cannot follow this link ({exc.strerror or exc})"
+        if path.is_dir():
+            return UNUSABLE, "a link to a folder, not a MIDI file"
+    return "midi", str(path)
+
+
+def _title_problem(title: str) -> str | None:
+    """Why a title cannot be used (it is shown on one line and stored as UTF-8), or None."""
+    try:
+        title.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8 (rename it)"
+    if any(not ch.isprintable() for ch in title):
+        return "its name holds a control character such as a line break (rename it)"
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on one line: control characters and undecodable bytes escaped."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte the file system name did not decode (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable() and not 0xD800 <= code <= 0xDFFF:
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 def abc_file_items(path: str | Path, prefix: str) -> list[CorpusItem]:
