@@ -23,6 +23,11 @@ A step killed while it was being written has no completion marker; it is
 deleted and the step before it is used. (Identity holds on the same kind of
 machine: :func:`memorize` spreads batches over every device JAX sees, so resume
 with the device count the run started with.)
+
+**One writer.** A run holds a :class:`~jaxsnn_music.run_lock.RunLock` on ``OUT``
+from before it looks inside until its result is written: a second run on the same
+folder is refused in one line, and the lock of a killed run is released by the
+kernel, so the next run takes over (and says so).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from jaxsnn_music.errors import CheckpointError, CorpusError
 from jaxsnn_music.events import Piece
 from jaxsnn_music.network import Network, Subnets, grow
 from jaxsnn_music.records import jsonable
+from jaxsnn_music.run_lock import LOCK_FILE, RunLock
 
 PROGRESS = checkpoint.PROGRESS
 _STEP_PREFIX = "step_"
@@ -64,6 +70,9 @@ class RunReport:
     """The output folder already held this run's finished result; nothing was learned."""
     learn_seconds: float
     save_seconds: float
+    taken_over: str | None = None
+    """The run that held the folder's lock last and ended without releasing it (killed):
+    who it was, or None."""
 
 
 def chunk_bounds(n_pieces: int, chunk_pieces: int) -> list[tuple[int, int]]:
@@ -108,7 +117,7 @@ def _check_same(manifest: dict[str, Any], wanted: dict[str, Any], where: Path) -
 
 def _ours(name: str) -> bool:
     """Whether an entry of the output folder is one this module (or a save) writes."""
-    return (name in (checkpoint.MANIFEST, checkpoint.MARKER, PROGRESS)
+    return (name in (checkpoint.MANIFEST, checkpoint.MARKER, PROGRESS, LOCK_FILE)
             or name.startswith((checkpoint.ARRAYS, f".{checkpoint.MANIFEST}.", f".{checkpoint.MARKER}.")))
 
 
@@ -116,22 +125,38 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def _prepare(out: Path, restart: bool) -> None:
+def _check_foreign(out: Path) -> None:
+    try:
+        foreign = sorted(p.name for p in out.iterdir() if not _ours(p.name))
+    except OSError as exc:
+        raise CheckpointError(f"{out}: cannot read this folder ({exc.strerror or exc})") from None
+    if foreign:
+        # Never delete what we did not write, not even with --restart.
+        raise CheckpointError(f"{out} holds files that are not a memorize run "
+                              f"({foreign[0]}); pick another output folder (--out)")
+
+
+def _prepare(out: Path, restart: bool) -> RunLock:
+    """Make ``out`` and lock it; with ``restart``, empty it (under the lock)."""
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out}: exists and is not a folder; pick another output folder (--out)")
     if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir() if not _ours(p.name))
-        if foreign:
-            # Never delete what we did not write, not even with --restart.
-            raise CheckpointError(f"{out} holds files that are not a memorize run "
-                                  f"({foreign[0]}); pick another output folder (--out)")
-        if restart:
-            for entry in out.iterdir():
-                _remove(entry)
+        _check_foreign(out)  # before the lock file is made in a folder that is not ours
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CheckpointError(f"{out}: cannot create this folder ({exc.strerror or exc})") from None
+    lock = RunLock(out)
+    try:
+        _check_foreign(out)
+        if restart:
+            for entry in out.iterdir():
+                if entry.name != LOCK_FILE:
+                    _remove(entry)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def _steps(out: Path) -> list[tuple[int, Path]]:
@@ -179,7 +204,8 @@ def memorize_corpus(pieces: Sequence[Piece], cfg: Config, out: str | Path, resta
     - `extra`: more JSON-able entries for the manifest (not compared on resume).
 
     **Returns:** a :class:`RunReport`. Raises :class:`CheckpointError` when `out`
-    holds another run (another config or corpus) or files of something else.
+    holds another run (another config or corpus) or files of something else, or when
+    another process is writing to it.
     """
     if not pieces:
         raise CorpusError("nothing to memorize: no piece could be loaded")
@@ -188,8 +214,17 @@ def memorize_corpus(pieces: Sequence[Piece], cfg: Config, out: str | Path, resta
     wanted = _identity(cfg.to_dict(), corpus)
     bounds = chunk_bounds(len(pieces), cfg.memorize.chunk_pieces)
     titles = [p.title for p in pieces]
-    _prepare(out, restart)
+    with _prepare(out, restart) as lock:
+        report = _run(pieces, cfg, out, corpus, wanted, bounds, titles, on_progress, extra)
+    report.taken_over = lock.previous
+    return report
 
+
+def _run(pieces: Sequence[Piece], cfg: Config, out: Path, corpus: list[dict[str, Any]],
+         wanted: dict[str, Any], bounds: list[tuple[int, int]], titles: list[str],
+         on_progress: Callable[[int, int, int], None] | None,
+         extra: dict[str, Any] | None) -> RunReport:
+    """:func:`memorize_corpus` once ``out`` is ready and locked."""
     if (out / checkpoint.MARKER).exists():
         manifest = checkpoint.verify(out)
         _check_same(manifest, wanted, out)

@@ -37,7 +37,12 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
 
     Pieces are learned in chunks of memorize.chunk_pieces; progress is saved after
     each chunk, so an interrupted run started again with the same corpus and config
-    continues where it stopped and ends with the same network.
+    continues where it stopped and ends with the same network. One run at a time may
+    write to OUT (a second is refused).
+
+    Exit status: 0 when every file was memorized; 1 when some were skipped (each named
+    on stderr with its reason; the others are memorized); 2 when nothing was (a user
+    error, or no usable file: no checkpoint is written).
     """
     start = time.perf_counter()
     from tqdm.auto import tqdm
@@ -62,6 +67,9 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
                               extra={"skipped": [{"title": t, "reason": r} for t, r in loaded.skipped]})
     finally:
         bar.close()
+    if run.taken_over:
+        click.echo(f"note: {run.out} was locked by a run that did not finish ({run.taken_over}); "
+                   "taken over", err=True)
     counts = network_counts(run.network, cfg)
     columns = counts["columns"]
     subnets = Subnets.from_config(cfg)
