@@ -57,7 +57,7 @@ def test_stats_table_reports_skips_and_exits_1(folder):
     code, out, err = run("corpus", "stats", folder, "--quiet", "--no-cache")
     assert code == 1
     assert "pieces                  2" in out and "ticks per beat          480" in out
-    assert err.strip().splitlines() == ["skipped bad: truncated MIDI file"]
+    assert err.strip().splitlines() == ["skipped bad: truncated MIDI file (the header is cut short)"]
     assert "Traceback" not in out + err
 
 

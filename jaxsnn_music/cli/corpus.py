@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from jaxsnn_music.cli.options import (config_options, corpus_options, quiet_option, read_corpus,
-                                      user_errors)
+from jaxsnn_music.cli.options import (FiniteFloat, config_options, corpus_options, quiet_option,
+                                      read_corpus, user_errors)
 from jaxsnn_music.config import load_config
 
 
@@ -29,8 +29,9 @@ def stats(path, selection, piano_midi, cache_dir, no_cache, workers, quiet,
     """Statistics of a corpus: PATH (a folder of MIDI files, searched recursively, or one file)
     or --selection NAME (default: the embedded Bach chorales).
 
-    Files that cannot be read are reported on stderr and left out; the exit code
-    is 1 when any file was skipped, 0 otherwise.
+    Files that cannot be read (or that the network could not hold) are reported on
+    stderr and left out; the exit code is 1 when any file was skipped, 2 when none
+    was usable, 0 otherwise.
     """
     from jaxsnn_music.corpus.stats import corpus_stats, format_table, piece_stats
 
@@ -46,8 +47,6 @@ def stats(path, selection, piano_midi, cache_dir, no_cache, workers, quiet,
     else:
         click.echo(f"preset: {cfg.preset}")
         click.echo(format_table(summary))
-    if report.skipped:
-        sys.exit(1)
 
 
 @corpus.command("fetch")
@@ -58,7 +57,7 @@ def stats(path, selection, piano_midi, cache_dir, no_cache, workers, quiet,
 @click.option("--selection", type=click.Choice(["paper", "piano-midi"]), default="piano-midi",
               help="Fetch only the paper's 331 files, or all 337.")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=1), default=60, show_default=True,
+@click.option("--timeout", type=FiniteFloat(min=1), default=60, show_default=True,
               help="Seconds before a stalled connection is given up.")
 @quiet_option()
 @user_errors

@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, checkpoint_set_option,
-                                      memorized_items, piano_midi_option, quiet_option, read_corpus,
-                                      restore_checkpoint, selection_option, user_errors)
+                                      memorized_items, output_folder, piano_midi_option, quiet_option,
+                                      read_corpus, restore_checkpoint, selection_option, user_errors)
 
 
 @click.command("evaluate")
@@ -51,6 +51,7 @@ def evaluate(checkpoint, protocol, out, held_out, selection, piano_midi, cache_d
     from jaxsnn_music.evaluate import run_capacity, run_full, run_paper
 
     network, cfg, manifest = restore_checkpoint(checkpoint, overrides)
+    output_folder(out)
     say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     items = memorized_items(manifest)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from jaxsnn_music.cli.options import (checkpoint_option, checkpoint_set_option, manifest_sources,
-                                      restore_checkpoint, user_errors)
+                                      output_file, restore_checkpoint, user_errors)
 
 
 def _stored_piece(manifest: dict, title: str, cfg):
@@ -31,9 +31,9 @@ def _stored_piece(manifest: dict, title: str, cfg):
 @checkpoint_option
 @click.option("--title", required=True, help="The piece to recall (its title, or the "
               "file name part of it, e.g. chpn-p7).")
-@click.option("--pacemaker-hz", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Pacemaker rate (default recall.pacemaker_hz; reference_hz plays the "
-                   "piece at its own tempo, twice that twice as fast).")
+@click.option("--pacemaker-hz", type=str, default=None,
+              help="Pacemaker rate, i.e. --set recall.pacemaker_hz (default: the config's; "
+                   "reference_hz plays the piece at its own tempo, twice that twice as fast).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="The MIDI file to write.")
 @click.option("--tuned", type=click.Path(file_okay=False), default=None,
@@ -45,12 +45,21 @@ def recall(checkpoint, title, pacemaker_hz, out, tuned, overrides):
     """Title-cued recall: drive TITLE's neuron, recall every track it has, time it with the
     pacemaker and write it to OUT as MIDI (the piece's own tempo map when its source file
     is still there; rests are silences)."""
+    from jaxsnn_music.errors import ConfigError
     from jaxsnn_music.events import TempoMap
     from jaxsnn_music.recall.cued import recall_title
     from jaxsnn_music.recall.pacemaker import time_piece, write_recall
     from jaxsnn_music.recall.scores import score_piece
 
-    network, cfg, manifest = restore_checkpoint(checkpoint, overrides)
+    if pacemaker_hz is not None:  # checked like every config value (a finite number in range)
+        overrides = (*overrides, f"recall.pacemaker_hz={pacemaker_hz}")
+    try:
+        network, cfg, manifest = restore_checkpoint(checkpoint, overrides)
+    except ConfigError as exc:
+        if pacemaker_hz is not None and str(exc).startswith("recall.pacemaker_hz "):
+            raise ConfigError(f"--pacemaker-hz{str(exc)[len('recall.pacemaker_hz'):]}") from None
+        raise
+    output_file(out)
     recaller = None
     if tuned is not None:
         from jaxsnn_music.tune import load_tuned, plain_recaller
@@ -58,7 +67,7 @@ def recall(checkpoint, title, pacemaker_hz, out, tuned, overrides):
         recaller = plain_recaller(load_tuned(tuned, cfg), cfg)
     recalled = recall_title(network, title, cfg, recaller)
     stored = _stored_piece(manifest, recalled.title, cfg)
-    rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
+    rate = cfg.recall.pacemaker_hz
     timed = time_piece(recalled, cfg, rate,
                        resolution=stored.resolution if stored else 480,
                        tempo=stored.tempo if stored else TempoMap.constant())

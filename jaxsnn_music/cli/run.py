@@ -8,12 +8,11 @@ the whole data path work on any corpus.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
-from jaxsnn_music.cli.options import (config_options, quiet_option, read_corpus, selection_option,
-                                      user_errors)
+from jaxsnn_music.cli.options import (config_options, output_folder, quiet_option, read_corpus,
+                                      selection_option, user_errors)
 from jaxsnn_music.config import load_config
 
 
@@ -42,8 +41,8 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
 
     t0 = time.perf_counter()
     cfg = load_config(preset, config_path, list(overrides))
+    out = output_folder(out)
     pieces = read_corpus(cfg, corpus, selection, limit=limit, quiet=quiet).pieces
-    out = Path(out)
     memorized = memorize_corpus(pieces, cfg, out / "network")
     network = memorized.network
     events = sum(p.n_events for p in pieces)

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, memorized_items,
-                                      quiet_option, read_corpus, restore_checkpoint, set_option,
-                                      user_errors)
+                                      output_folder, quiet_option, read_corpus, restore_checkpoint,
+                                      set_option, user_errors)
 
 
 @click.command("tune")
@@ -37,6 +37,7 @@ def tune(checkpoint, config_path, overrides, out, restart, cache_dir, quiet):
     from jaxsnn_music.tune import tune as run
 
     network, cfg, manifest = restore_checkpoint(checkpoint, overrides, config_path)
+    output_folder(out)
     pieces = read_corpus(cfg, items=memorized_items(manifest), cache_dir=cache_dir,
                          quiet=quiet).pieces
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
