@@ -16,6 +16,12 @@ from jaxsnn_music.cli.options import (corpus_path_option, piano_midi_option, qui
                                       selection_option, user_errors)
 from jaxsnn_music.config import PRESETS
 
+RECALL_METRICS = ("pitch_accuracy", "duration_accuracy", "onset_accuracy", "perfect_tracks",
+                  "episodic_accuracy", "episodic_unknown_rate")
+"""The metrics :func:`jaxsnn_music.evaluate.sweep_metrics` reports for the default trial
+(the tests check this list against it); with
+:data:`~jaxsnn_music.sweep.trial.MEMORIZE_METRICS`, the names a sweep may optimise."""
+
 
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
@@ -57,11 +63,13 @@ def sweep(sweep_file, backend, count, ledger, project, entity, sweep_id, corpus_
     and trial keys (trial.pieces, trial.preset, trial.seed); see sweeps/*.yaml.
 
     local: re-running the same command resumes from the ledger: finished trials are
-    not run again, an interrupted one is rerun. Exit code 1 when any trial crashed.
+    not run again, an interrupted one is rerun. Exit code 1 when any trial crashed or
+    none reported the metric; 2 for a bad sweep file (a misspelled metric included).
     """
     from jaxsnn_music.corpus.sources import resolve_items
     from jaxsnn_music.sweep import DefaultTrial, NetworkCache, load_sweep, run_local, run_wandb
-    from jaxsnn_music.sweep.spec import SweepError
+    from jaxsnn_music.sweep.spec import SweepError, check_metric
+    from jaxsnn_music.sweep.trial import MEMORIZE_METRICS
 
     spec = load_sweep(sweep_file, preset=preset, config_path=config_path)
     echo = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
@@ -75,6 +83,7 @@ def sweep(sweep_file, backend, count, ledger, project, entity, sweep_id, corpus_
         from jaxsnn_music.sweep.wandb_backend import preflight
 
         preflight()  # before the corpus is read: refuse at once without login or network
+    check_metric(spec, (*MEMORIZE_METRICS, *RECALL_METRICS))
     items = resolve_items(corpus_dir, selection, piano_midi)
     trial = DefaultTrial(items, metric=spec.metric,
                          network_cache=NetworkCache(network_cache) if network_cache else None,
@@ -94,5 +103,10 @@ def sweep(sweep_file, backend, count, ledger, project, entity, sweep_id, corpus_
         click.echo(f"interrupted: run the same command to resume from {ledger}", err=True)
         sys.exit(130)
     click.echo(result.summary())
+    finished = [s for s in result.states.values() if s.status == "finished"]
+    if spec.metric and finished and not any(spec.metric in (s.metrics or {}) for s in finished):
+        click.echo(f"error: no trial reported the metric {spec.metric!r}: nothing was optimised",
+                   err=True)
+        sys.exit(1)
     if result.count("crashed"):
         sys.exit(1)

@@ -23,11 +23,12 @@ grids every combination is built too.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import itertools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,14 +152,37 @@ def load_sweep(path: str | Path, preset: str | None = None,
     """
     path = Path(path)
     try:
-        tree = yaml.safe_load(path.read_text())
+        tree = yaml.safe_load(path.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise SweepError(f"{path}: sweep file not found") from None
     except IsADirectoryError:
         raise SweepError(f"{path}: is a folder, not a sweep file") from None
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a UTF-8 text file (a sweep file is YAML text)") from None
+    except OSError as exc:
+        raise SweepError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise SweepError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except (ValueError, RecursionError) as exc:
+        raise SweepError(f"{path}: not a usable sweep file ({type(exc).__name__})") from None
     return check_sweep(tree, str(path), preset, config_path)
+
+
+def check_metric(spec: SweepSpec, known: Sequence[str]) -> None:
+    """Refuse, before any trial runs, a sweep whose metric its trials never report: it would
+    run every trial and optimise nothing (a misspelled name, say).
+
+    **Arguments:**
+
+    - `spec`: the checked sweep.
+    - `known`: the metrics its trial function reports.
+    """
+    if spec.metric is None or spec.metric in known:
+        return
+    close = difflib.get_close_matches(spec.metric, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise SweepError(f"{spec.source}: metric {spec.metric!r} is not reported by the trials "
+                     f"(they report {', '.join(known)}){hint}")
 
 
 def check_sweep(tree: Any, source: str = "sweep", preset: str | None = None,
