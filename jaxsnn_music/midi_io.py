@@ -78,7 +78,7 @@ def read_file(path: str | Path, max_bytes: int) -> bytes:
         if exc.errno == errno.ELOOP:
             raise BadMidiError(path, "a symbolic link loop") from None
         raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         info = os.fstat(fd)
         for test, kind in _FILE_KINDS:
             if test(info.st_mode):
@@ -86,10 +86,15 @@ def read_file(path: str | Path, max_bytes: int) -> bytes:
         if info.st_size > max_bytes:
             raise BadMidiError(path, f"file too large ({info.st_size} bytes > "
                                      f"encoding.max_file_bytes={max_bytes})")
-        try:
-            data = f.read(max_bytes + 1)
-        except OSError as exc:
-            raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+        chunks, size = [], 0
+        while size <= max_bytes and (block := os.read(fd, max_bytes + 1 - size)):
+            chunks.append(block)
+            size += len(block)
+    except OSError as exc:
+        raise BadMidiError(path, f"cannot read file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > max_bytes:  # it grew while we read it
         raise BadMidiError(path, f"file too large (over encoding.max_file_bytes={max_bytes})")
     return data

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,85 @@ def test_paper_selection_known_facts(corpus_root):
     assert stats["source_notes"] == 779_970 - 336  # 332 classical files minus debussy_cc_5
     # The authors' event extraction, reproduced: first instrument, first chord tone.
     assert stats["events"] == 343_662 and stats["rests"] == 53_923
+
+
+# --- what the network can hold, odd entries, an unwritable cache ------------------------
+
+def test_pieces_the_network_cannot_hold_are_skipped_even_from_the_cache(tmp_path):
+    from jaxsnn_music.corpus.load import PieceLimits, network_limits
+
+    root = tmp_path / "c"
+    make_midi(root / "ok.mid", [[(0, 1, 60), (1, 2, 62), (2, 3, 64)]])
+    make_midi(root / "chord.mid", [[(0, 1, 60 + k) for k in range(5)] + [(1, 2, 70)]])
+    make_midi(root / "long.mid", [[(k, k + 1, 60 + k % 12) for k in range(12)]])
+    make_midi(root / "tracks.mid", [[(0, 1, 60)], [(0, 1, 62)], [(0, 1, 64)]])
+    items = directory_items(root)
+    cache = ParseCache(tmp_path / "cache")
+    limits = PieceLimits(max_tracks=2, max_events=10, max_chord=4)
+    for _ in range(2):  # parsed, then from the cache
+        report = load_corpus(items, DEFAULT, cache=cache, progress=False, limits=limits)
+        assert [p.title for p in report.pieces] == ["ok"]
+        assert dict(report.skipped) == {
+            "chord": "track 0 ('track0') has a chord of 5 tones at beat 0 (network.max_chord_size=4)",
+            "long": "track 0 ('track0') has 12 events (the network holds at most 10 per track)",
+            "tracks": "3 tracks (the network holds at most 2: one layer per track)"}
+    assert report.cached == 4
+    cfg = load_config(overrides={"network.max_chord_size": 3})
+    assert network_limits(cfg) == PieceLimits(max_tracks=256, max_events=1 << 18, max_chord=3)
+
+
+def test_the_issues_2000_track_file_is_skipped_with_its_reason(tmp_path):
+    from hostile_midi import midi, note
+
+    from jaxsnn_music.corpus.load import network_limits
+    from jaxsnn_music.corpus.sources import CorpusItem
+
+    path = tmp_path / "tracks.mid"
+    path.write_bytes(midi(*[note(60 + k % 24) for k in range(2000)]))
+    report = load_corpus([CorpusItem("tracks", "midi", str(path))], DEFAULT, progress=False,
+                         limits=network_limits(load_config()))
+    assert report.skipped == [("tracks", "2,000 tracks (the network holds at most 256: one layer "
+                                         "per track)")]
+
+
+def test_fifos_devices_and_folders_are_refused_without_blocking(tmp_path):
+    from jaxsnn_music.errors import BadMidiError
+    from jaxsnn_music.midi_io import read_file
+
+    os.mkfifo(tmp_path / "pipe.mid")
+    for path, reason in [(tmp_path / "pipe.mid", "a FIFO"), ("/dev/zero", "a character device"),
+                         (tmp_path, "a folder"), (tmp_path / "nope.mid", "no such file")]:
+        with pytest.raises(BadMidiError, match=reason):
+            read_file(path, 1000)
+    big = tmp_path / "big.mid"
+    big.write_bytes(bytes(2000))
+    with pytest.raises(BadMidiError, match=r"file too large \(2000 bytes > encoding.max_file_bytes=1000\)"):
+        read_file(big, 1000)
+
+
+def test_an_unlistable_subfolder_is_an_item_with_its_reason(tmp_path, monkeypatch):
+    make_midi(tmp_path / "a.mid", [[(0, 1, 60)]])
+    make_midi(tmp_path / "locked" / "b.mid", [[(0, 1, 60)]])
+    scandir = os.scandir
+
+    def refuse(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    items = directory_items(tmp_path)
+    assert [(i.title, i.kind, i.ref) for i in items] == [
+        ("a", "midi", str(tmp_path / "a.mid")),
+        ("locked", "unusable", "cannot list this folder (Permission denied)")]
+    report = load_corpus(items, DEFAULT, progress=False)
+    assert report.skipped == [("locked", "cannot list this folder (Permission denied)")]
+
+
+def test_a_cache_that_cannot_be_written_is_not_an_error(tmp_path):
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    make_midi(tmp_path / "c" / "a.mid", [[(0, 1, 60)]])
+    cache = ParseCache(blocked)
+    report = load_corpus(directory_items(tmp_path / "c"), DEFAULT, cache=cache, progress=False)
+    assert len(report.pieces) == 1 and "cannot write the parse cache" in cache.write_error
