@@ -212,3 +212,29 @@ def test_save_refuses_a_file_path(tmp_path, memorized):
     (tmp_path / "file").write_text("")
     with pytest.raises(CheckpointError, match="exists and is not a folder"):
         checkpoint.save(tmp_path / "file", network, cfg, corpus)
+
+
+def test_io_errors_are_one_line(saved, memorized, tmp_path, monkeypatch):
+    network, cfg, corpus = memorized
+    path, _ = saved
+    real = checkpoint._sha256
+
+    def unreadable(file):
+        if file.name == checkpoint.MANIFEST:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real(file)
+
+    monkeypatch.setattr(checkpoint, "_sha256", unreadable)
+    with pytest.raises(CheckpointError, match=r": cannot read manifest.json \(Permission denied\)$"):
+        checkpoint.restore(path)
+    monkeypatch.undo()
+
+    def refuse(self, *args, **kwargs):  # orbax reports some I/O errors as its own exceptions
+        raise ValueError("Error writing: PERMISSION_DENIED\nmore lines")
+
+    import orbax.checkpoint as ocp
+
+    monkeypatch.setattr(ocp.PyTreeCheckpointer, "save", refuse)
+    with pytest.raises(CheckpointError, match=r"cannot write the checkpoint's arrays \(ValueError: "
+                                              r"Error writing: PERMISSION_DENIED\)$"):
+        checkpoint.save(tmp_path / "new", network, cfg, corpus)

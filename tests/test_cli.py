@@ -119,3 +119,55 @@ def test_main_job_on_the_embedded_corpus(tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["summary"]["pieces"] == 371
+
+
+@pytest.mark.parametrize("args,message", [
+    (["memorize"], "error: Missing option '--out'. (see jaxsnn-music memorize --help)"),
+    (["memorize", "--out", "x", "--limit", "0"], "error: Invalid value for '--limit': 0 is not in "
+                                                 "the range x>=1. (see jaxsnn-music memorize --help)"),
+    (["corpus", "fetch", "--timeout", "nan"], "error: Invalid value for '--timeout': 'nan' is not a "
+                                              "finite number. (see jaxsnn-music corpus fetch --help)"),
+    (["corpus", "fetch", "--timeout", "inf"], "error: Invalid value for '--timeout': 'inf' is not a "
+                                              "finite number. (see jaxsnn-music corpus fetch --help)"),
+    (["nosuch"], "error: No such command 'nosuch'. (see jaxsnn-music --help)"),
+])
+def test_usage_errors_are_one_line(args, message):
+    result = CliRunner().invoke(main, args, prog_name="jaxsnn-music")
+    assert result.exit_code == 2 and result.stderr == message + "\n" and result.stdout == ""
+
+
+def test_nothing_usable_exits_2(tmp_path):
+    (tmp_path / "a.mid").write_bytes(b"MThd")
+    (tmp_path / "b.mid").write_bytes(b"not midi")
+    code, out, err = run("corpus", "stats", tmp_path, "--quiet", "--no-cache")
+    assert code == 2 and out == ""
+    assert err.splitlines() == ["skipped a: truncated MIDI file (the header is cut short)",
+                                "skipped b: not a MIDI file (no MThd header)",
+                                "error: nothing usable: all 2 inputs were skipped (see above)"]
+
+
+def test_a_misspelled_sweep_metric_is_refused_before_any_trial(tmp_path):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("method: grid\nmetric: {name: pitch_acuracy, goal: maximize}\n"
+                     "parameters: {network.n_delays: {values: [2, 3]}}\n")
+    code, out, err = run("sweep", str(sweep), "--no-wandb", "--ledger", tmp_path / "l.jsonl")
+    assert code == 2 and err.count("\n") == 1 and not (tmp_path / "l.jsonl").exists()
+    assert err.startswith(f"error: {sweep}: metric 'pitch_acuracy' is not reported by the trials")
+    assert err.rstrip().endswith("did you mean 'pitch_accuracy'?")
+    sweep.write_bytes(b"\xff\xfe\x00binary")
+    code, _, err = run("sweep", str(sweep), "--no-wandb")
+    assert code == 2 and err == f"error: {sweep}: not a UTF-8 text file (a sweep file is YAML text)\n"
+
+
+def test_the_sweep_metric_names_are_those_sweep_metrics_returns():
+    """The CLI checks metric names against RECALL_METRICS; it must list what the evaluation
+    returns (read from its source, so no network is learned here)."""
+    import ast
+    import inspect
+
+    from jaxsnn_music.cli.sweep import RECALL_METRICS
+    from jaxsnn_music.evaluate import protocols
+
+    tree = ast.parse(inspect.getsource(protocols.sweep_metrics))
+    returned = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Return))
+    assert tuple(key.value for key in returned.keys) == RECALL_METRICS

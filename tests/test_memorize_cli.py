@@ -162,3 +162,30 @@ def test_progress_keeps_the_newest_steps(tmp_path):
     network, _, manifest = checkpoint.restore(tmp_path / "run")
     assert network.titles == tuple(f"p{i}" for i in range(5))
     assert manifest["run"] == {"pieces_done": 5, "chunks_done": 5, "chunks": 5}
+
+
+def test_outputs_that_cannot_be_written_are_one_line(tmp_path):
+    from conftest import make_midi
+
+    make_midi(tmp_path / "c" / "a.mid", [[(0, 1, 60), (1, 2, 62)]])
+    a_file = tmp_path / "a_file"
+    a_file.write_text("in the way")
+    for out, message in [(a_file / "run", "cannot create this folder (Not a directory)"),
+                         (a_file, "exists and is not a folder")]:
+        code, _, err = run("--corpus", tmp_path / "c", "--out", out, "--quiet")
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert a_file.read_text() == "in the way"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in every folder")
+def test_a_read_only_out_is_one_line(tmp_path):
+    from conftest import make_midi
+
+    make_midi(tmp_path / "c" / "a.mid", [[(0, 1, 60), (1, 2, 62)]])
+    (tmp_path / "ro").mkdir()
+    os.chmod(tmp_path / "ro", 0o555)
+    try:
+        code, _, err = run("--corpus", tmp_path / "c", "--out", tmp_path / "ro", "--quiet")
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)
+    assert code == 2 and err.count("\n") == 1 and "Permission denied" in err, err

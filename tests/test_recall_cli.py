@@ -115,3 +115,64 @@ def test_evaluate_full_and_paper(checkpoint, tmp_path):
     assert code == 0, err
     assert stdout.splitlines()[0].startswith("    1 pieces: pitch 100.00%")
     assert json.loads((out / "capacity.json").read_text())["sizes"][1]["pieces"] == 3
+
+
+@pytest.mark.parametrize("value,message", [
+    ("nan", "must be a finite number > 0.01 and <= 10000, got nan"),
+    ("inf", "must be a finite number > 0.01 and <= 10000, got inf"),
+    ("1e-6", "must be > 0.01, got 1e-06"),
+    ("1e300", "must be <= 10000, got 1e+300"),
+    ("-5", "must be > 0.01, got -5"),
+])
+def test_pacemaker_rates_are_checked_like_config_values(checkpoint, tmp_path, value, message):
+    code, _, err = run("recall", "--checkpoint", checkpoint["ckpt"], "--title", "tune_a",
+                       "--out", tmp_path / "a.mid", "--pacemaker-hz", value)
+    assert code == 2 and err.startswith(f"error: --pacemaker-hz {message}") and err.count("\n") == 1
+    assert not (tmp_path / "a.mid").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["recall", "--title", "tune_a", "--out", "x.mid"], ["identify", "--notes", "60 62"],
+    ["evaluate", "--out", "results"]])
+@pytest.mark.parametrize("key,value", [("network.n_delays", "5"),
+                                       ("encoding.n_duration_classes", "32"),
+                                       ("memorize.chunk_pieces", "2")])
+def test_learned_keys_cannot_change_at_recall(checkpoint, tmp_path, args, key, value):
+    code, _, err = run(args[0], "--checkpoint", checkpoint["ckpt"], *args[1:], "--set",
+                       f"{key}={value}")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: {key} is fixed when a network is memorized"), err
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_outputs_that_cannot_be_written_are_one_line(checkpoint, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("in the way")
+    for args, message in [
+        (["recall", "--title", "tune_a", "--out", a_file / "x.mid"],
+         f"cannot make its folder ({a_file} is not a folder)"),
+        (["recall", "--title", "tune_a", "--out", tmp_path], "is a directory"),
+        (["evaluate", "--out", a_file / "results"], f"cannot make its folder ({a_file} is not a folder)"),
+        (["evaluate", "--out", a_file], "is a file"),
+        (["tune", "--out", a_file / "tuned"], f"cannot make its folder ({a_file} is not a folder)"),
+    ]:
+        code, _, err = run(args[0], "--checkpoint", checkpoint["ckpt"], *args[1:])
+        assert code == 2 and err.count("\n") == 1 and message in err, (args, err)
+        assert "Traceback" not in err
+
+
+def test_an_unreadable_checkpoint_file_is_one_line(checkpoint, tmp_path, monkeypatch):
+    from jaxsnn_music import checkpoint as checkpoint_module
+
+    real = checkpoint_module._sha256
+
+    def unreadable(path):
+        if path.name == "manifest.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(checkpoint_module, "_sha256", unreadable)
+    code, _, err = run("recall", "--checkpoint", checkpoint["ckpt"], "--title", "tune_a",
+                       "--out", tmp_path / "a.mid")
+    assert code == 2 and err == (f"error: {checkpoint['ckpt']}: cannot read manifest.json "
+                                 "(Permission denied)\n")
