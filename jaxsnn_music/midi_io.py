@@ -54,6 +54,10 @@ def _load_mido(path: Path, data: bytes, enc: EncodingConfig) -> tuple[mido.MidiF
         raise BadMidiError(path, f"corrupt MIDI file ({type(exc).__name__}: {exc})") from None
     return mid, scan.notes, list(scan.warnings)
 
+READER_VERSION = 2
+"""Bump when reading a MIDI file can give another result (version 2: the byte scan of
+:mod:`~jaxsnn_music.midi_scan`, which loads files version 1 refused and refuses others);
+it is part of every MIDI file's parse-cache key."""
 
 _FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
                (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),

@@ -1,8 +1,9 @@
 """The on-disk parse cache: a corpus is parsed once per file content and setting.
 
 An entry's key is the sha256 of what is parsed (a file's bytes, or the text of
-one ABC tune), its kind (for ABC tunes with the reader's version,
-:data:`~jaxsnn_music.corpus.folk.READER_VERSION`), the encoding section of the
+one ABC tune), its kind (for ABC tunes and MIDI files with their reader's version,
+:data:`~jaxsnn_music.corpus.folk.READER_VERSION`,
+:data:`~jaxsnn_music.midi_io.READER_VERSION`), the encoding section of the
 config and :data:`~jaxsnn_music.encoding.ENCODER_VERSION`; a changed file,
 setting or encoder therefore misses and is parsed again. The entry holds
 the encoded :class:`~jaxsnn_music.events.Piece`, or the one-line reason a file

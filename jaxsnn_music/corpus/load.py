@@ -32,6 +32,7 @@ from jaxsnn_music.corpus.cache import ParseCache, Refused
 from jaxsnn_music.corpus.sources import UNUSABLE, CorpusItem, printable
 from jaxsnn_music.errors import BadMidiError, CorpusError
 from jaxsnn_music.events import Piece
+from jaxsnn_music.midi_io import READER_VERSION as MIDI_READER_VERSION
 from jaxsnn_music.midi_io import read_file
 
 # Below this many items to parse, starting worker processes costs more than it saves.
@@ -79,12 +80,14 @@ def _source_bytes(item: CorpusItem, enc: EncodingConfig) -> bytes:
 
 
 def _cache_kind(item: CorpusItem) -> str:
-    """The kind as the cache knows it: ABC tunes add their reader's version (MIDI and
-    chorale reading changes bump the encoder version instead)."""
+    """The kind as the cache knows it: ABC tunes and MIDI files add their reader's version
+    (chorale reading changes bump the encoder version instead)."""
     if item.kind == "abc":
         from jaxsnn_music.corpus.folk import READER_VERSION
 
         return f"abc-v{READER_VERSION}"
+    if item.kind == "midi":
+        return f"midi-v{MIDI_READER_VERSION}"
     return item.kind
 
 
