@@ -26,13 +26,15 @@ CFG = load_config("default").network
 
 def run_lif(lif, currents, inhibition=None):
     state = lif.init(currents.shape[1:])
-    previous = jnp.zeros(currents.shape[1:], bool)
+    inhibited = jnp.zeros(currents.shape[1:])
     spikes, vs = [], []
     for current in currents:
         if inhibition is not None:
-            current = inhibition(current, previous)
-        state, previous = lif.step(state, current)
-        spikes.append(np.asarray(previous))
+            current = inhibition.apply(current, inhibited)
+        state, fired = lif.step(state, current)
+        if inhibition is not None:
+            inhibited = inhibition.update(inhibited, fired)
+        spikes.append(np.asarray(fired))
         vs.append(np.asarray(state.v))
     return np.array(spikes), np.array(vs)
 
@@ -80,8 +82,18 @@ def test_lateral_inhibition_switch():
     assert vs_on[:, 2].min() >= CFG.resistance * CFG.inhibition_floor - 1e-4
     assert vs_on[:, 2].min() < 0
     # Two other spikes: 10 - 40 is clamped at -20.
-    got = on(jnp.array([10.0, 10.0, 10.0]), jnp.array([False, True, True]))
+    inhibited = on.update(on.init((3,)), jnp.array([False, True, True]))
+    got = on.apply(jnp.array([10.0, 10.0, 10.0]), inhibited)
     np.testing.assert_allclose(got, [-20.0, -10.0, -10.0])
+    # The paper's inhibition lasts one step; with a time constant it decays step by step.
+    np.testing.assert_allclose(on.update(inhibited, jnp.zeros(3, bool)), 0.0)
+    lasting = Inhibition.from_config(load_config(overrides={"network.inhibition_tau_ms": 1.0}).network)
+    after = lasting.update(lasting.update(lasting.init((3,)), jnp.array([True, False, False])),
+                           jnp.zeros(3, bool))
+    np.testing.assert_allclose(after, [0.0, 20 * np.exp(-0.1), 20 * np.exp(-0.1)], rtol=1e-6)
+    # One minicolumn per subnetwork: a spike inhibits only its own.
+    split = on.update(on.init((4,)), jnp.array([True, False, False, False]), jnp.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(split, [0.0, 20.0, 0.0, 0.0])
 
 
 def pair_sum(pre_times, post_times, cfg, coincident="potentiate"):

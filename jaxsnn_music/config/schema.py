@@ -140,6 +140,10 @@ class NetworkConfig(Section, key="network", learned=True):
     """Current removed from a neuron per other spike of its minicolumn in the previous step."""
     inhibition_floor: float = spec(-20.0, "[-10000, 0]")
     """The total current (input minus inhibition) is clamped at this from below."""
+    inhibition_tau_ms: float = spec(0.0, "[0, 1000]")
+    """Time constant of the inhibitory current a spike causes in the other neurons of its
+    minicolumn: 0 = it lasts one step (the paper); longer, and the first neurons to fire keep
+    the others down for the rest of the window (winner-take-all)."""
     goal_forward_weight: float = spec(3.0, "[0, 10000]")
     """Weight of a created title -> note link."""
     goal_feedback_weight: float = spec(1.0, "[0, 10000]")

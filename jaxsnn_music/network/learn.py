@@ -118,14 +118,15 @@ class Learner(eqx.Module):
         zeros = jnp.zeros(ids.shape, jnp.float32)
 
         def step(carry, pre_t):
-            state, previous, traces, x_self, dw = carry
-            state, spikes = self.lif.step(state, self.inhibition(current, previous, subnets))
+            state, inhibition, traces, x_self, dw = carry
+            state, spikes = self.lif.step(state, self.inhibition.apply(current, inhibition))
+            inhibition = self.inhibition.update(inhibition, spikes, subnets)
             traces, dw_t = self.stdp.step(traces, pre_t, spikes)
             # The column's own emission trace, for the columns after it.
             x_self = x_self * self.stdp.decay_plus + spikes
-            return (state, spikes, traces, x_self, dw + dw_t), spikes
+            return (state, inhibition, traces, x_self, dw + dw_t), spikes
 
-        init = (start, jnp.zeros(ids.shape, bool), StdpTraces(x_pre, zeros), zeros,
+        init = (start, self.inhibition.init(ids.shape), StdpTraces(x_pre, zeros), zeros,
                 jnp.zeros((self.n_delays,) + ids.shape * 2, jnp.float32))
         (_, _, _, x_self, dw), raster = lax.scan(lambda c, x: step(c, x), init, pre_events)
         goal = self.coincidence(raster, title, title_before) & (ids >= 0)

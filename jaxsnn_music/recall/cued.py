@@ -156,12 +156,22 @@ def context_state(recaller: Recaller, index: NetworkIndex, unit: CuedTrack | Non
     return recaller.init(slots, jnp.asarray(rasters), jnp.asarray(neurons))
 
 
-def fan_out_bucket(fan_out: int, cap: int) -> int:
-    """The compiled fan-out of a chunk (a power of two, at least 4); 0 (gather every row)
-    above ``cap``."""
-    if not cap or fan_out > cap:
-        return 0
-    return max(4, 1 << max(fan_out - 1, 0).bit_length())
+def _pow2(n: int, minimum: int) -> int:
+    return max(minimum, 1 << max(n - 1, 0).bit_length())
+
+
+def reachable_sizes(fan_out: int, goal_links: int, slots: int, rc) -> tuple[int, int, int]:
+    """``(fan_out, sparse_channels, goal_links)`` for :func:`~.simulator.recall_chunk`: the
+    compiled sizes of the reachable-neurons path for a chunk whose presynaptic channels reach
+    at most ``fan_out`` synapses and whose titles link at most ``goal_links`` neurons of one
+    column (powers of two, few compilations); zeros (simulate every slot) where that path
+    would not be smaller than the column."""
+    if not (rc.sparse_inputs and rc.sparse_fan_out) or fan_out > rc.sparse_fan_out:
+        return 0, 0, 0
+    k, g = _pow2(fan_out, 4), _pow2(goal_links, 4)
+    if rc.sparse_inputs * k + g >= slots:
+        return 0, 0, 0
+    return k, rc.sparse_inputs, g
 
 
 def recall_units(index: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
@@ -210,10 +220,11 @@ def recall_units(index: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
                 columns, fan_out = index.column_inputs(layer, c0, chunk, slots)
                 goal = index.goal_weights(titles, layer, c0, chunk, slots)
                 active = (c0 + np.arange(chunk))[:, None] < (start + lengths)[None, :]
+                sparse = reachable_sizes(fan_out, int((goal > 0).sum(axis=-1).max(initial=0)),
+                                         slots, rc)
                 state, (out_p, out_d) = recall_chunk(
                     recaller, state, ColumnInputs(**{k: jnp.asarray(v) for k, v in columns.items()}),
-                    CueInputs(jnp.asarray(goal), jnp.asarray(active)),
-                    fan_out_bucket(fan_out, rc.sparse_fan_out), rc.sparse_inputs)
+                    CueInputs(jnp.asarray(goal), jnp.asarray(active)), *sparse)
                 out_p, out_d = jax.tree.map(np.asarray, (out_p, out_d))
                 for j in range(min(size, len(part))):
                     n = min(chunk, start + int(lengths[j]) - c0)

@@ -251,65 +251,86 @@ class Recaller(eqx.Module):
                                               length=self.steps)
         return title, goal, u, spikes
 
-    def sequential_current(self, ring: RingBuffer, column: ColumnInputs, sparse: int = 0
+    def sequential_current(self, ring: RingBuffer, column: ColumnInputs
                            ) -> Float[Array, "steps S"]:
-        """The current the learned sequential synapses deliver into each slot of the column.
-
-        **Arguments:**
-
-        - `ring`: what the ``D`` previous columns passed on.
-        - `column`: the column's slots and synapse rows.
-        - `sparse`: if given (``fan_out``, see :func:`recall_chunk`), gather only the rows of the
-          presynaptic channels that fired, at most ``sparse[0]`` channels of at most
-          ``sparse[1]`` rows each (the caller guarantees both).
-        """
+        """The current the learned sequential synapses deliver into each slot of the column
+        (every synapse row of the column)."""
         slots = column.slot_subnet.shape[0]
         rasters, neurons = ring.read(jnp.arange(1, self.n_delays + 1))  # [D, steps, S], [D, S]
-        arrivals = self.delays(rasters, neurons)
-        channels = arrivals.transpose(1, 0, 2).reshape(self.steps, -1)  # [steps, D*S]
-        if sparse:
-            n_channels, fan_out = sparse
-            fired = jnp.any(is_spike(rasters), axis=1).reshape(-1).astype(self.dtype)
-            _, chosen = lax.top_k(fired, n_channels)
-            start = column.channel_start.reshape(-1)[chosen]
-            count = column.channel_rows.reshape(-1)[chosen]
-            offset = jnp.arange(fan_out)
-            rows = (start[:, None] + offset[None, :]).reshape(-1)
-            used = (offset[None, :] < count[:, None]).reshape(-1)
-            rows = jnp.where(used, rows, 0)
-            channels = channels[:, chosen]
-            source = jnp.repeat(jnp.arange(n_channels), fan_out)
-        else:
-            rows = jnp.arange(column.row_delay.shape[0])
-            used = column.row_delay >= 1
-            source = (jnp.maximum(column.row_delay, 1) - 1) * slots + column.row_pre
+        channels = self.delays(rasters, neurons).transpose(1, 0, 2).reshape(self.steps, -1)
         _, u = self.sequential.run(self.sequential.init(channels.shape[1:], self.dtype), channels)
-        weight = jnp.where(used, column.row_weight[rows], 0.0)
-        post = jnp.where(used, column.row_post[rows], slots)  # dropped
-        contributions = u[:, source] * weight[None, :]
-        return jax.vmap(lambda c: jax.ops.segment_sum(c, post, num_segments=slots + 1))(
-            contributions)[:, :slots]
+        used = column.row_delay >= 1
+        source = (jnp.maximum(column.row_delay, 1) - 1) * slots + column.row_pre
+        weight = jnp.where(used, column.row_weight, 0.0)
+        post = jnp.where(used, column.row_post, slots)  # dropped
+        return _scatter_rows(u[:, source] * weight[None, :], post, slots)
 
-    def neurons(self, current: Float[Array, "steps S"], column: ColumnInputs,
-                windows: Int[Array, ""]) -> tuple[Array, Float[Array, " S"], Float[Array, " S"]]:
-        """The column's neurons through the window.
+    def reachable(self, ring: RingBuffer, column: ColumnInputs, cue: CueInputs, windows,
+                  u_goal, sparse: tuple[int, int, int]):
+        """The column's neurons, simulating only those that can receive input this window: the
+        targets of the presynaptic channels that fired (at most ``sparse[0]`` channels of at
+        most ``sparse[1]`` rows each: the caller guarantees both) and of the cued title's goal
+        links (at most ``sparse[2]``). Every other neuron gets no input and cannot fire
+        (``v_th > 0``, ``v_0 < v_th``), so the result is the one of simulating them all.
 
-        **Returns:** ``(raster [steps, S], first [S], count [S])`` (see the module's text).
+        **Returns:** ``(raster [steps, S], first [S], count [S])``.
         """
-        valid = column.slot_subnet >= 0
-        v_th = jnp.where(valid, self.v_th[jnp.maximum(column.slot_neuron, 0)], jnp.inf)
-        minicolumn = column.slot_subnet
+        n_channels, fan_out, n_goal = sparse
+        slots = column.slot_subnet.shape[0]
+        rasters, neurons = ring.read(jnp.arange(1, self.n_delays + 1))
+        fired = jnp.any(is_spike(rasters), axis=1).reshape(-1).astype(self.dtype)
+        _, chosen = lax.top_k(fired, n_channels)
+        channels = self.delays(rasters, neurons).transpose(1, 0, 2).reshape(self.steps, -1)
+        _, u = self.sequential.run(self.sequential.init((n_channels,), self.dtype),
+                                   channels[:, chosen])
+        start = column.channel_start.reshape(-1)[chosen]
+        count = column.channel_rows.reshape(-1)[chosen]
+        offset = jnp.arange(fan_out)
+        rows = (start[:, None] + offset[None, :]).reshape(-1)
+        used = (offset[None, :] < count[:, None]).reshape(-1) & self.use_sequential
+        rows = jnp.where(used, rows, 0)
+        post = jnp.where(used, column.row_post[rows], slots)
+        goal_value, goal_slot = lax.top_k(cue.goal, n_goal)
+        goal_slot = jnp.where(goal_value > 0, goal_slot, slots)
+        candidates = jnp.unique(jnp.concatenate([post, goal_slot]),
+                                size=n_channels * fan_out + n_goal, fill_value=slots)
+        place = jnp.searchsorted(candidates, post)
+        weight = jnp.where(used, column.row_weight[rows], 0.0)
+        source = jnp.repeat(jnp.arange(n_channels), fan_out)
+        current = _scatter_rows(u[:, source] * weight[None, :], place, candidates.shape[0])
+        inside = candidates < slots
+        picked = jnp.minimum(candidates, slots - 1)
+        goal = jnp.where(inside, cue.goal[picked], 0.0)
+        current = jnp.where(cue.active, current + u_goal[:, None] * goal[None, :], 0.0)
+        raster, first, count = self.neurons(
+            current, jnp.where(inside, column.slot_subnet[picked], -1),
+            jnp.where(inside, column.slot_neuron[picked], -1), windows)
+        full_raster = jnp.zeros((self.steps, slots + 1), raster.dtype).at[:, candidates].set(raster)
+        full_first = jnp.full(slots + 1, self.silent_time, first.dtype).at[candidates].set(first)
+        full_count = jnp.zeros(slots + 1, count.dtype).at[candidates].set(count)
+        return full_raster[:, :slots], full_first[:slots], full_count[:slots]
+
+    def neurons(self, current: Float[Array, "steps N"], slot_subnet: Int[Array, " N"],
+                slot_neuron: Int[Array, " N"], windows: Int[Array, ""]
+                ) -> tuple[Array, Float[Array, " N"], Float[Array, " N"]]:
+        """Some of the column's neurons through the window (``slot_subnet`` -1: padding).
+
+        **Returns:** ``(raster [steps, N], first [N], count [N])`` (see the module's text).
+        """
+        valid = slot_subnet >= 0
+        v_th = jnp.where(valid, self.v_th[jnp.maximum(slot_neuron, 0)], jnp.inf)
         start = self.lif.init(v_th.shape, self.dtype)
         # Undriven since the recall began: v_0 has decayed (as in learning).
         idle = (1.0 - self.lif.decay) ** (self.steps * windows.astype(self.dtype))
         start = eqx.tree_at(lambda s: s.v, start, start.v * idle)
 
         def step(carry, xs):
-            state, previous, alive, first, count = carry
+            state, inhibition, alive, first, count = carry
             t, drive = xs
-            drive = self.inhibition(drive, previous, minicolumn)
+            drive = self.inhibition.apply(drive, inhibition)
             reached = self.lif.euler(state.v, drive)
             after, spikes = self.lif.fire(state, reached, v_th)
+            inhibition = self.inhibition.update(inhibition, spikes, slot_subnet)
             s = spikes.astype(self.dtype)
             if self.precise:
                 rise = reached - state.v
@@ -318,10 +339,10 @@ class Recaller(eqx.Module):
             else:
                 crossing = jnp.broadcast_to(t, s.shape)
             w = s * alive
-            return (after, spikes, alive * (1.0 - s), first + w * crossing, count + s), spikes
+            return (after, inhibition, alive * (1.0 - s), first + w * crossing, count + s), spikes
 
         zeros = jnp.zeros(v_th.shape, self.dtype)
-        init = (start, jnp.zeros(v_th.shape, self.spike_dtype), zeros + 1.0, zeros, zeros)
+        init = (start, self.inhibition.init(v_th.shape, self.dtype), zeros + 1.0, zeros, zeros)
         (_, _, alive, first, count), raster = lax.scan(
             lambda c, x: step(c, x), init, (jnp.arange(self.steps, dtype=self.dtype), current))
         first = first + alive * self.silent_time
@@ -361,11 +382,16 @@ class Recaller(eqx.Module):
         ``record`` also ``(title spikes, raster [steps, S])`` of the window.
         """
         title, goal, u_goal, title_spikes = self.title_window(state.title, state.goal)
-        current = u_goal[:, None] * cue.goal[None, :]
-        if self.use_sequential:
-            current = self.sequential_current(state.ring, column, sparse) + current
-        current = jnp.where(cue.active, current, 0.0)
-        raster, first, count = self.neurons(current, column, state.windows)
+        if sparse:
+            raster, first, count = self.reachable(state.ring, column, cue, state.windows, u_goal,
+                                                  sparse)
+        else:
+            current = u_goal[:, None] * cue.goal[None, :]
+            if self.use_sequential:
+                current = self.sequential_current(state.ring, column) + current
+            current = jnp.where(cue.active, current, 0.0)
+            raster, first, count = self.neurons(current, column.slot_subnet, column.slot_neuron,
+                                                state.windows)
         outputs = self.by_value(column, first, count)
         passed = self.passed_on(raster, column, outputs, cue)
         ring = state.ring.push((passed, column.slot_neuron))
@@ -375,6 +401,13 @@ class Recaller(eqx.Module):
         return new, outputs
 
 
+def _scatter_rows(contributions: Float[Array, "steps R"], post: Int[Array, " R"], slots: int
+                  ) -> Float[Array, "steps S"]:
+    """Sum each row's contribution into its postsynaptic slot (``post == slots``: dropped)."""
+    return jax.vmap(lambda c: jax.ops.segment_sum(c, post, num_segments=slots + 1))(
+        contributions)[:, :slots]
+
+
 def fired_channels(state: RecallState) -> Int[Array, "*batch"]:
     """Presynaptic channels (delay slot, slot) of the ring that fired at least once."""
     rasters = state.ring.data[0]
@@ -382,8 +415,8 @@ def fired_channels(state: RecallState) -> Int[Array, "*batch"]:
 
 
 def scan_columns(recaller: Recaller, state: RecallState, columns: ColumnInputs, cues: CueInputs,
-                 fan_out: int = 0, sparse_channels: int = 0, shared: bool = True,
-                 record: bool = False):
+                 fan_out: int = 0, sparse_channels: int = 0, goal_links: int = 0,
+                 shared: bool = True, record: bool = False):
     """Scan a chunk of columns for a batch of recalls (vmapped over the batch).
 
     **Arguments:**
@@ -393,10 +426,11 @@ def scan_columns(recaller: Recaller, state: RecallState, columns: ColumnInputs, 
     - `columns`: :class:`ColumnInputs` with a leading ``columns`` axis (and, unless `shared`,
       a ``batch`` axis after it: every recall its own columns).
     - `cues`: :class:`CueInputs` ``[columns, batch, ...]``.
-    - `fan_out`, `sparse_channels`: when no recall of the batch has more fired presynaptic
-      channels than `sparse_channels` and no channel of the chunk has more than `fan_out`
-      rows, a window gathers only the fired channels' rows (0: always all rows; the same
-      result either way).
+    - `fan_out`, `sparse_channels`, `goal_links`: when no recall of the batch has more fired
+      presynaptic channels than `sparse_channels`, no channel of the chunk has more than
+      `fan_out` rows and no cued title more than `goal_links` links into one column, a window
+      simulates only the neurons those can reach (:meth:`Recaller.reachable`; 0: always every
+      neuron; the same result either way).
     - `record`: also return every window's title spikes and slot raster.
 
     **Returns:** the new states and, per column, the outputs ``[columns, batch, ...]``.
@@ -415,15 +449,16 @@ def scan_columns(recaller: Recaller, state: RecallState, columns: ColumnInputs, 
         if not (fan_out and sparse_channels):
             return run(0)
         few = fired_channels(state).max() <= sparse_channels
-        return lax.cond(few, lambda: run((sparse_channels, fan_out)), lambda: run(0))
+        return lax.cond(few, lambda: run((sparse_channels, fan_out, goal_links)), lambda: run(0))
 
     return lax.scan(lambda s, x: body(s, x), state, (columns, cues))
 
 
 @eqx.filter_jit
 def recall_chunk(recaller: Recaller, state: RecallState, columns: ColumnInputs, cues: CueInputs,
-                 fan_out: int = 0, sparse_channels: int = 0, shared: bool = True,
-                 record: bool = False):
+                 fan_out: int = 0, sparse_channels: int = 0, goal_links: int = 0,
+                 shared: bool = True, record: bool = False):
     """:func:`scan_columns`, compiled (one compilation per shape and setting)."""
     count_trace("recall.recall_chunk")
-    return scan_columns(recaller, state, columns, cues, fan_out, sparse_channels, shared, record)
+    return scan_columns(recaller, state, columns, cues, fan_out, sparse_channels, goal_links,
+                        shared, record)
