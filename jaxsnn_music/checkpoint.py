@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxsnn_music import __version__
+from jaxsnn_music.version import __version__
 from jaxsnn_music.config import Config, load_config
 from jaxsnn_music.corpus.cache import encoding_key
 from jaxsnn_music.encoding import ENCODER_VERSION
