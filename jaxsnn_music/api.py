@@ -380,8 +380,8 @@ class Recalled:
     - `stored`: the piece the network memorized under this title (None when not known).
     - `scores`: per track, pitch, duration and onset accuracy against `stored`
       (:class:`~jaxsnn_music.recall.scores.TrackScore`; empty when `stored` is None).
-    - `raster`: every spike of the recall (:class:`~jaxsnn_music.recall.raster.RecallRaster`),
-      when asked for.
+    - `raster`: every spike of the recall, or of its first columns
+      (:class:`~jaxsnn_music.recall.raster.RecallRaster`), when asked for.
     - `config`: the config it was recalled with.
     """
 
@@ -426,7 +426,7 @@ class Recalled:
 
 def recall(network: Network, title: str | int | Sequence[str | int], overrides: Overrides = None,
            *, pacemaker_hz: float | None = None, stored: Piece | Sequence[Piece] | None = None,
-           spikes: bool = False) -> Recalled | list[Recalled]:
+           spikes: bool | int = False) -> Recalled | list[Recalled]:
     """Title-cued recall (MODEL.md section 4): drive a title neuron and read every column of
     every track it has; time the events with the pacemaker; score them against the stored piece.
 
@@ -441,7 +441,8 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
       ``recall.reference_hz`` plays the piece twice as fast, with the same notes).
     - `stored`: the piece(s) to score against (default: the ones the network memorized, when
       known).
-    - `spikes`: also record every spike (:attr:`Recalled.raster`; one more simulation per title).
+    - `spikes`: also record every spike (:attr:`Recalled.raster`; one more simulation per
+      title): True for every column, a number ``n`` for the first ``n`` columns of each track.
 
     **Returns:** a :class:`Recalled`, or a list of them for a list of titles.
     """
@@ -469,7 +470,8 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
                            tempo=piece.tempo if piece else TempoMap.constant())
         scores = () if piece is None else tuple(score_piece(
             piece, recalled, cfg, time_piece(recalled, cfg, cfg.recall.reference_hz)))
-        raster = record_recall(network, recalled.title, cfg) if spikes else None
+        raster = None if not spikes else record_recall(
+            network, recalled.title, cfg, columns=None if spikes is True else int(spikes))
         out.append(Recalled(recalled.title, recalled.tracks, timed, piece, scores, raster, cfg))
     return out if many else out[0]
 
