@@ -208,6 +208,13 @@ load_corpus(directory_items(sys.argv[1]), load_config().encoding, cache=None, wo
 """
 
 
+def is_worker(process: psutil.Process) -> bool:
+    try:
+        return "spawn_main" in " ".join(process.cmdline())
+    except psutil.Error:  # it ended (or became a zombie) while we looked
+        return False
+
+
 def test_parser_processes_end_with_their_parent(tmp_path):
     import random
 
@@ -223,8 +230,7 @@ def test_parser_processes_end_with_their_parent(tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and parent.poll() is None:
-            workers = [p for p in psutil.Process(parent.pid).children()
-                       if "spawn_main" in " ".join(p.cmdline())]
+            workers = [p for p in psutil.Process(parent.pid).children() if is_worker(p)]
             if len(workers) == 2:
                 break
             time.sleep(0.05)
@@ -236,10 +242,12 @@ def test_parser_processes_end_with_their_parent(tmp_path):
         gone, alive = psutil.wait_procs(workers, timeout=10)
         assert not alive, f"{len(alive)} parser process(es) outlived their parent"
     finally:  # whatever happened, leave no process of this test behind
-        for process in [psutil.Process(parent.pid)] * (parent.poll() is None) + workers:
+        if parent.poll() is None:
+            parent.kill()
+        for process in workers:
             try:
                 process.kill()
-            except psutil.NoSuchProcess:
+            except psutil.Error:
                 pass
         parent.wait()
 
