@@ -39,6 +39,7 @@ Heavy modules (JAX, orbax, the network) are imported inside the functions, so th
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import re
 import warnings
 import weakref
@@ -308,8 +309,7 @@ def memorize(pieces_or_path: Source, cfg: ConfigLike = None, overrides: Override
     it was memorized with and ``network.titles`` its pieces' titles.
     """
     if network is not None and cfg is None:
-        config = _recall_cfg(network) if network.config is not None else _config(None)
-        config = extend_config(config, overrides=_overrides(overrides)) if overrides else config
+        config = _config(network.config or load_config(), overrides)
     else:
         config = _config(cfg, overrides)
     if network is not None and network.config is not None:
@@ -453,7 +453,7 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
     from jaxsnn_music.recall.scores import score_piece
 
     cfg = _recall_cfg(network, overrides)
-    many = not isinstance(title, (str, int)) and not hasattr(title, "__index__")
+    many = not isinstance(title, (str, numbers.Integral))
     titles = [network.titles[title_index(network, t)] for t in (title if many else [title])]
     if stored is None:
         by_title = {p.title: p for p in _memorized_pieces(network, cfg, titles)}
@@ -488,13 +488,14 @@ def _fragment(fragment: Fragment | str | Path | Notes, cfg: Config, track: int) 
         return Fragment.from_midi(fragment, cfg, track)
     notes = list(fragment)
     for note in notes:
-        chord = [] if note is None else [note] if isinstance(note, int) else note
+        chord = [] if note is None else [note] if isinstance(note, numbers.Integral) else note
         try:
             chord = list(chord)
         except TypeError:
             raise UserError(f"{note!r} is not a MIDI note number, a chord (a list of them) or "
                             "None (a rest)") from None
-        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 127 for n in chord):
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and 0 <= n <= 127
+                   for n in chord):
             raise UserError(f"{note!r} is not a MIDI note number 0..127, a chord of them or None "
                             "(a rest)")
     return Fragment.from_notes(notes)

@@ -65,6 +65,14 @@ def test_memorize_records_its_config_and_pieces(network, pieces):
     assert eqx.tree_equal(same, network)
 
 
+def test_memorize_to_a_checkpoint_is_the_command_line_run(network, pieces, tmp_path):
+    run = jm.memorize(pieces, out=tmp_path / "run", overrides={"memorize.chunk_pieces": 4})
+    assert eqx.tree_equal(jm.load(tmp_path / "run"), run)
+    # Chunks merge one after another, so the run's network is the in-memory one of its chunks.
+    assert eqx.tree_equal(jm.memorize(pieces, overrides=["memorize.chunk_pieces=4"]), run)
+    assert run.titles == network.titles
+
+
 def test_memorize_grows_a_network_with_its_own_config(network, pieces):
     first = jm.memorize(pieces[:4], overrides=["network.n_delays=3"])
     grown = jm.memorize(pieces[4:], network=first)
@@ -130,7 +138,7 @@ def test_identify_a_midi_file_a_note_list_and_an_unknown_fragment(network, piece
     path = write_midi(source, tmp_path / "whole.mid", network.config.encoding)
     found = jm.identify(network, path, track=2)
     assert found.title == source.title and found.best.layer == 2 and found.best.column == 0
-    melody = [int(c[0]) - 1 for c in source.tracks[0].chords()[10:20]]
+    melody = list(source.tracks[0].top_pitch()[10:20] - 1)  # NumPy integers do too
     found = jm.identify(network, melody)
     assert found.title == source.title and found.best.column == 10
     assert found.continuation.chords()[:4] == source.tracks[0].chords()[20:24]
@@ -168,10 +176,12 @@ def test_save_and_load_keep_the_network_and_its_sources(network, tmp_path):
 
 def test_evaluate_full_in_memory_and_to_files(network, tmp_path):
     settings = {"recall.fragment_lengths": "6", "recall.fragments_per_length": 2}
-    result = jm.evaluate(network, "full", settings)
+    unseen = jm.read_pieces("bach-chorales", limit=7)[-1:]
+    result = jm.evaluate(network, "full", settings, held_out=unseen)
     assert result["tracks"]["pitch_weighted"] == 1.0 and result["tracks"]["tracks"] == 24
-    assert result["episodic"]["summary"]["memorized_fragments"] == 2
-    assert result["episodic"]["summary"]["top1"] == 1.0
+    episodic = result["episodic"]["summary"]
+    assert episodic["memorized_fragments"] == episodic["held_out_fragments"] == 2
+    assert episodic["top1"] == 1.0 and episodic["false_known_rate"] == 0.0
     written = jm.evaluate(network, "full", episodic=False, out=tmp_path / "eval")
     assert written["tracks"] == result["tracks"] and "episodic" not in written
     assert json.loads((tmp_path / "eval" / "full.json").read_text())["tracks"]["tracks"] == 24
@@ -182,6 +192,13 @@ def test_evaluate_full_in_memory_and_to_files(network, tmp_path):
     with pytest.raises(UserError) as excinfo:
         jm.evaluate(network, "paper", {"recall.paper_pieces": 11})
     assert "paper_pieces" in one_line(excinfo)
+
+
+def test_evaluate_paper_reads_the_memorized_chorales_again_as_melodies(network):
+    result = jm.evaluate(network, "paper", {"recall.paper_runs": 1, "recall.paper_pieces": 2})
+    run = result["runs"][0]
+    assert set(run["memorized"]) <= set(network.titles) and len(run["memorized"]) == 2
+    assert result["summary"]["mean_pitch_accuracy"] == 1.0
 
 
 @pytest.mark.parametrize("call, error, message", [
