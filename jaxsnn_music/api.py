@@ -168,10 +168,15 @@ def _read_items(items: list[CorpusItem], cfg: Config, cache: bool | str | Path =
                 workers: int | None = None, progress: bool = False,
                 on_skip: Callable[[str, str], None] | None = None) -> list[Piece]:
     from jaxsnn_music.corpus.cache import ParseCache
-    from jaxsnn_music.corpus.load import load_corpus
+    from jaxsnn_music.corpus.load import load_corpus, network_limits
 
     parse_cache = None if cache is False else ParseCache(None if cache is True else cache)
-    report = load_corpus(items, cfg.encoding, cache=parse_cache, workers=workers, progress=progress)
+    # A piece the network cannot hold (too many tracks, events or chord tones) is skipped
+    # like a bad file, as the command line does.
+    report = load_corpus(items, cfg.encoding, cache=parse_cache, workers=workers, progress=progress,
+                         limits=network_limits(cfg))
+    if parse_cache is not None and parse_cache.write_error:
+        warnings.warn(f"{parse_cache.write_error}; parsing without it", stacklevel=3)
     for title, reason in report.skipped:
         if on_skip is None:
             warnings.warn(f"skipped {title}: {reason}", stacklevel=3)
@@ -247,8 +252,8 @@ def read_pieces(source: Source, cfg: ConfigLike = None, overrides: Overrides = N
     - `cache`: use the parse cache (True: its default folder; a folder; False: none).
     - `workers`: parser processes (None: one per core, for 16 or more files to parse).
     - `progress`: show a progress bar.
-    - `on_skip`: called as ``on_skip(title, reason)`` for every file that cannot be used
-      (default: a warning); the others are read.
+    - `on_skip`: called as ``on_skip(title, reason)`` for every file that cannot be used,
+      or whose piece the network cannot hold (default: a warning); the others are read.
 
     **Returns:** the pieces, in title order.
     """
