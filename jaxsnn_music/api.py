@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from jaxsnn_music.recall.pacemaker import TimedPiece
     from jaxsnn_music.recall.raster import RecallRaster
     from jaxsnn_music.recall.scores import TrackScore
+    from jaxsnn_music.recall.simulator import Recaller
 
 Overrides = dict[str, Any] | Sequence[str] | str | None
 """Config values on top: ``{"section.key": value}``, ``["section.key=value", ...]`` or one
@@ -431,7 +432,8 @@ class Recalled:
 
 def recall(network: Network, title: str | int | Sequence[str | int], overrides: Overrides = None,
            *, pacemaker_hz: float | None = None, stored: Piece | Sequence[Piece] | None = None,
-           spikes: bool | int = False) -> Recalled | list[Recalled]:
+           spikes: bool | int = False, recaller: Recaller | None = None
+           ) -> Recalled | list[Recalled]:
     """Title-cued recall (MODEL.md section 4): drive a title neuron and read every column of
     every track it has; time the events with the pacemaker; score them against the stored piece.
 
@@ -448,6 +450,9 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
       known).
     - `spikes`: also record every spike (:attr:`Recalled.raster`; one more simulation per
       title): True for every column, a number ``n`` for the first ``n`` columns of each track.
+    - `recaller`: the dynamics, if not the config's
+      (:class:`~jaxsnn_music.recall.simulator.Recaller`; e.g. a tuning run's thresholds and
+      delays: ``jaxsnn_music.tune.plain_recaller(jaxsnn_music.tune.load_tuned(folder, cfg), cfg)``).
 
     **Returns:** a :class:`Recalled`, or a list of them for a list of titles.
     """
@@ -469,14 +474,15 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
             by_title[titles[0]] = given[0]
     rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
     out = []
-    for recalled in recall_titles(network, titles, cfg):
+    for recalled in recall_titles(network, titles, cfg, recaller=recaller):
         piece = by_title.get(recalled.title)
         timed = time_piece(recalled, cfg, rate, resolution=piece.resolution if piece else 480,
                            tempo=piece.tempo if piece else TempoMap.constant())
         scores = () if piece is None else tuple(score_piece(
             piece, recalled, cfg, time_piece(recalled, cfg, cfg.recall.reference_hz)))
         raster = None if not spikes else record_recall(
-            network, recalled.title, cfg, columns=None if spikes is True else int(spikes))
+            network, recalled.title, cfg, columns=None if spikes is True else int(spikes),
+            recaller=recaller)
         out.append(Recalled(recalled.title, recalled.tracks, timed, piece, scores, raster, cfg))
     return out if many else out[0]
 

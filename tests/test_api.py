@@ -112,6 +112,11 @@ def test_recall_scores_against_the_stored_piece_and_writes_midi(network, pieces,
     # The MIDI file reads back as the recalled events, at the stored piece's tempo.
     back = read_piece(recalled.write_midi(tmp_path / "r001.mid"), network.config.encoding)
     assert [t.chords() for t in back.tracks] == [t.chords() for t in stored.tracks]
+    # The dynamics can be swapped (here: the config's own, so nothing changes).
+    from jaxsnn_music.recall.simulator import Recaller
+
+    same = jm.recall(network, TITLE, recaller=Recaller.from_config(network.config))
+    assert [t.chords() for t in same.tracks] == [t.chords() for t in recalled.tracks]
     fast = jm.recall(network, 0, pacemaker_hz=2 * network.config.recall.reference_hz)
     assert fast.timed.length_seconds == pytest.approx(recalled.timed.length_seconds / 2)
     assert [t.chords() for t in fast.piece.tracks] == [t.chords() for t in recalled.piece.tracks]
