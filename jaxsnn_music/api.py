@@ -147,9 +147,10 @@ def _provenance(network: Network) -> _Provenance | None:
 
 
 def _corpus_entries(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
-    """What a checkpoint's manifest records per piece (as :func:`checkpoint.corpus_manifest`)."""
-    return [{"title": p.title, "source": p.source, "sha256": p.sha256,
-             "events": [t.n_events for t in p.tracks]} for p in pieces]
+    """What a checkpoint's manifest records per piece."""
+    from jaxsnn_music.checkpoint import corpus_manifest
+
+    return corpus_manifest(pieces)
 
 
 def _item(title: str, source: str) -> CorpusItem | None:
