@@ -76,6 +76,10 @@ class Scan:
     """What was repaired or dropped, one line each."""
 
 
+class _TooManyNotes(Exception):
+    """Raised inside a track's walk, where the limit's name is not at hand."""
+
+
 @dataclasses.dataclass
 class _Track:
     end: int  # just after the end-of-track event, or the chunk's end when there is none
@@ -226,10 +230,6 @@ def _walk_track(data: bytes, p: int, declared_end: int, k: int, notes_left: int,
             notes += 1
             if notes > notes_left:
                 raise _TooManyNotes()
-
-
-class _TooManyNotes(Exception):
-    pass
 
 
 def _vlq(data: bytes, p: int, k: int) -> tuple[int, int]:
