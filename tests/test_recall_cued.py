@@ -39,14 +39,10 @@ def column_inputs(slots, rows=(), n_delays=4, size=8):
     for i, (s, n) in enumerate(slots):
         sub[i], neuron[i] = s, n
     rd, rp, rq, rw = (*(np.zeros(size, np.int32) for _ in range(3)), np.zeros(size, np.float32))
-    start, count = np.zeros((n_delays, size), np.int32), np.zeros((n_delays, size), np.int32)
     for i, (d, pre, post, w) in enumerate(rows):
         rd[i], rp[i], rq[i], rw[i] = d, pre, post, w
-        if count[d - 1, pre] == 0:
-            start[d - 1, pre] = i
-        count[d - 1, pre] += 1
     return ColumnInputs(*(jnp.asarray(x) for x in (sub, neuron, np.where(sub >= 0, neuron, -1),
-                                                   rd, rp, rq, rw, start, count)))
+                                                   rd, rp, rq, rw)))
 
 
 def test_goal_ramp_crosses_in_step_two_and_lookup_policy_in_step_zero():

@@ -261,13 +261,14 @@ class RecallConfig(Section, key="recall", learned=False):
     """Columns simulated per call of the compiled recall scan (row tables are padded per chunk)."""
     batch_units: int = spec(64, "(0, 65536]")
     """(title, track) recalls simulated side by side (vmapped) per call."""
-    sparse_inputs: int = spec(32, "[0, 65536]")
+    sparse_inputs: int = spec(128, "[0, 65536]")
     """Speed only, never the result: while no recall of a batch has more presynaptic channels
     (a neuron of one of the previous D columns) that fired than this, a window gathers only
     their synapses; otherwise all synapses into the column (0: always all)."""
-    sparse_fan_out: int = spec(256, "[0, 65536]")
-    """Speed only, never the result: the gathered path (``sparse_inputs``) is used in chunks
-    whose presynaptic neurons each reach at most this many synapses into one column (0: never)."""
+    sparse_slots: int = spec(64, "[0, 65536]")
+    """Speed only, never the result: while also no recall of a batch can reach more neurons of a
+    column than this (through the fired channels and its title's links), only those are
+    simulated (0: always every neuron of the column)."""
     pacemaker_hz: float = spec(16.0, "(0.01, 10000]")
     """Firing rate of the pacemaker cluster during recall."""
     reference_hz: float = spec(16.0, "(0.01, 10000]")

@@ -138,7 +138,7 @@ def context_rasters(index: NetworkIndex, layer: int, start: int, context: np.nda
     for k in range(1, n_delays + 1):
         if start - k < 0:
             continue
-        inputs, _ = index.column_inputs(layer, start - k, 1, slots)
+        inputs = index.column_inputs(layer, start - k, 1, slots)
         slot_neuron = inputs["slot_neuron"][0]
         neurons[k - 1] = slot_neuron
         used = slot_neuron >= 0
@@ -154,24 +154,6 @@ def context_state(recaller: Recaller, index: NetworkIndex, unit: CuedTrack | Non
     rasters, neurons = context_rasters(index, unit.layer, unit.start, unit.context, slots,
                                        recaller.n_delays)
     return recaller.init(slots, jnp.asarray(rasters), jnp.asarray(neurons))
-
-
-def _pow2(n: int, minimum: int) -> int:
-    return max(minimum, 1 << max(n - 1, 0).bit_length())
-
-
-def reachable_sizes(fan_out: int, goal_links: int, slots: int, rc) -> tuple[int, int, int]:
-    """``(fan_out, sparse_channels, goal_links)`` for :func:`~.simulator.recall_chunk`: the
-    compiled sizes of the reachable-neurons path for a chunk whose presynaptic channels reach
-    at most ``fan_out`` synapses and whose titles link at most ``goal_links`` neurons of one
-    column (powers of two, few compilations); zeros (simulate every slot) where that path
-    would not be smaller than the column."""
-    if not (rc.sparse_inputs and rc.sparse_fan_out) or fan_out > rc.sparse_fan_out:
-        return 0, 0, 0
-    k, g = _pow2(fan_out, 4), _pow2(goal_links, 4)
-    if rc.sparse_inputs * k + g >= slots:
-        return 0, 0, 0
-    return k, rc.sparse_inputs, g
 
 
 def recall_units(index: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
@@ -217,14 +199,13 @@ def recall_units(index: NetworkIndex, units: Sequence[CuedTrack], cfg: Config,
                     size = _batch_size(alive, batch)
                     state = jax.tree.map(lambda x: x[:size], state)
                     titles, lengths = titles[:size], lengths[:size]
-                columns, fan_out = index.column_inputs(layer, c0, chunk, slots)
+                columns = index.column_inputs(layer, c0, chunk, slots)
                 goal = index.goal_weights(titles, layer, c0, chunk, slots)
                 active = (c0 + np.arange(chunk))[:, None] < (start + lengths)[None, :]
-                sparse = reachable_sizes(fan_out, int((goal > 0).sum(axis=-1).max(initial=0)),
-                                         slots, rc)
                 state, (out_p, out_d) = recall_chunk(
                     recaller, state, ColumnInputs(**{k: jnp.asarray(v) for k, v in columns.items()}),
-                    CueInputs(jnp.asarray(goal), jnp.asarray(active)), *sparse)
+                    CueInputs(jnp.asarray(goal), jnp.asarray(active)), rc.sparse_inputs,
+                    rc.sparse_slots if rc.sparse_slots < slots else 0)
                 out_p, out_d = jax.tree.map(np.asarray, (out_p, out_d))
                 for j in range(min(size, len(part))):
                     n = min(chunk, start + int(lengths[j]) - c0)

@@ -85,13 +85,10 @@ class NetworkIndex:
         return np.where(found, at - lo, -1)
 
     def column_inputs(self, layer: int, c0: int, n: int, slots: int, rows: int | None = None
-                      ) -> tuple[dict[str, np.ndarray], int]:
+                      ) -> dict[str, np.ndarray]:
         """The :class:`~.simulator.ColumnInputs` of columns ``c0 .. c0 + n - 1`` (NumPy, stacked
-        on a leading axis) with ``slots`` slots each, and the largest fan-out of a presynaptic
-        channel into them.
-
-        ``rows`` defaults to the bucket of the fullest column."""
-        d = self.n_delays
+        on a leading axis) with ``slots`` slots each; ``rows`` defaults to the bucket of the
+        fullest column."""
         column = np.arange(c0, c0 + n)
         lo, hi = self._cell_range(layer, column)
         counts = hi - lo
@@ -123,15 +120,7 @@ class NetworkIndex:
             table = np.full((n, size), fill, np.float32 if name == "row_weight" else np.int64)
             table[row_col, row] = values
             out[name] = table
-        # Rows are sorted by (delay, pre slot) within a column: channel = (delay - 1, slot).
-        channel = (syn["delay"] - 1) * slots + pre_slot
-        flat = row_col * (d * slots) + channel
-        bounds = np.searchsorted(flat, np.arange(n * d * slots + 1))
-        start = (bounds[:-1] - np.repeat(np.cumsum(row_counts) - row_counts, d * slots))
-        out["channel_start"] = start.reshape(n, d, slots)
-        out["channel_rows"] = np.diff(bounds).reshape(n, d, slots)
-        fan_out = int(out["channel_rows"].max(initial=0))
-        return out, fan_out
+        return out
 
     def goal_weights(self, titles: np.ndarray, layer: int, c0: int, n: int, slots: int,
                      which: str = "forward") -> np.ndarray:

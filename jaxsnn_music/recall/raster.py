@@ -116,7 +116,7 @@ def record_recall(network: Network, title: str | int, cfg: Config, columns: int 
         parts = []
         for c0 in range(0, n, chunk):
             m = min(chunk, n - c0)
-            inputs, _ = index.column_inputs(layer, c0, m, slots)
+            inputs = index.column_inputs(layer, c0, m, slots)
             goal = index.goal_weights(np.array([t]), layer, c0, m, slots)
             state, (outs, (spikes, raster)) = recall_chunk(
                 recaller, state, ColumnInputs(**{k: jnp.asarray(v) for k, v in inputs.items()}),

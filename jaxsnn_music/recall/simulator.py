@@ -68,7 +68,7 @@ class ColumnInputs(eqx.Module):
     """What the network holds for one column (a chunk stacks them on a leading axis).
 
     ``S`` slots, ``R`` synapse rows; padding slots have subnet ``-1``, padding rows delay 0
-    and weight 0. Rows are sorted by presynaptic channel ``(delay, pre slot)``.
+    and weight 0.
     """
 
     slot_subnet: Int[Array, " S"]
@@ -81,10 +81,6 @@ class ColumnInputs(eqx.Module):
     """The presynaptic slot, in column ``k - delay``."""
     row_post: Int[Array, " R"]
     row_weight: Float[Array, " R"]
-    channel_start: Int[Array, "D S"]
-    """First row of each presynaptic channel ``(delay - 1, slot)``."""
-    channel_rows: Int[Array, "D S"]
-    """Rows of each channel (its out-degree into this column)."""
 
 
 class CueInputs(eqx.Module):
@@ -251,64 +247,74 @@ class Recaller(eqx.Module):
                                               length=self.steps)
         return title, goal, u, spikes
 
-    def sequential_current(self, ring: RingBuffer, column: ColumnInputs
-                           ) -> Float[Array, "steps S"]:
-        """The current the learned sequential synapses deliver into each slot of the column
-        (every synapse row of the column)."""
+    def weights(self, column: ColumnInputs) -> Float[Array, "DS S"]:
+        """The column's sequential weights, dense: ``W[(d - 1) * S + i, j]`` is the weight from
+        slot ``i`` of column ``k - d`` to slot ``j`` (built once per column, shared by a batch)."""
+        slots = column.slot_subnet.shape[0]
+        channels = self.n_delays * slots
+        used = column.row_delay >= 1
+        source = jnp.where(used, (jnp.maximum(column.row_delay, 1) - 1) * slots + column.row_pre,
+                           channels)
+        w = jnp.zeros((channels + 1, slots), self.dtype)
+        return w.at[source, column.row_post].add(column.row_weight.astype(self.dtype))[:channels]
+
+    def chosen_channels(self, ring: RingBuffer, n_channels: int):
+        """The presynaptic channels (delay slot, slot of column ``k - d``) that fired, at most
+        ``n_channels`` of them (padded with channels that did not): ``(index, fired)``."""
+        rasters = ring.read(jnp.arange(1, self.n_delays + 1))[0]
+        fired = jnp.any(is_spike(rasters), axis=1).reshape(-1).astype(self.dtype)
+        value, index = lax.top_k(fired, n_channels)
+        return index, value
+
+    def reach(self, ring: RingBuffer, cue: CueInputs, weights, n_channels: int) -> Bool[Array, " S"]:
+        """The neurons of the column that can get input this window: targets of a fired
+        presynaptic channel (of the first ``n_channels``) or of the cued title's links."""
+        index, fired = self.chosen_channels(ring, n_channels)
+        synapse = (weights[index] != 0) & (fired[:, None] > 0)
+        by_title = cue.goal > 0
+        return jnp.any(synapse, axis=0) & self.use_sequential | by_title
+
+    def drive(self, ring: RingBuffer, column: ColumnInputs, cue: CueInputs, weights, u_goal,
+              sparse: tuple[int, int] | int = 0):
+        """The current into the column's neurons in every step of the window, and which neurons
+        to simulate.
+
+        The sequential synapses deliver ``u(t) @ W``: ``u`` the facilitation of each presynaptic
+        channel (a neuron of column ``k - d``) over the window, ``W`` the column's weights
+        (:meth:`weights`); the cued title's goal links ``u_goal(t) * w_forward``.
+
+        **Arguments:**
+
+        - `sparse`: ``(channels, slots)``: only the presynaptic channels that fired (at most
+          ``channels``) take part, and, if ``slots``, only the neurons they and the title's
+          links reach (at most ``slots``) are simulated; 0: everything. Channels that did not
+          fire have ``u = 0`` and neurons without input never fire (``v_th > 0``, ``v_0 <
+          v_th``), so the result is the same (the caller guarantees the bounds).
+
+        **Returns:** ``(current [steps, N], neurons [N])``: the slots simulated.
+        """
         slots = column.slot_subnet.shape[0]
         rasters, neurons = ring.read(jnp.arange(1, self.n_delays + 1))  # [D, steps, S], [D, S]
         channels = self.delays(rasters, neurons).transpose(1, 0, 2).reshape(self.steps, -1)
-        _, u = self.sequential.run(self.sequential.init(channels.shape[1:], self.dtype), channels)
-        used = column.row_delay >= 1
-        source = (jnp.maximum(column.row_delay, 1) - 1) * slots + column.row_pre
-        weight = jnp.where(used, column.row_weight, 0.0)
-        post = jnp.where(used, column.row_post, slots)  # dropped
-        return _scatter_rows(u[:, source] * weight[None, :], post, slots)
-
-    def reachable(self, ring: RingBuffer, column: ColumnInputs, cue: CueInputs, windows,
-                  u_goal, sparse: tuple[int, int, int]):
-        """The column's neurons, simulating only those that can receive input this window: the
-        targets of the presynaptic channels that fired (at most ``sparse[0]`` channels of at
-        most ``sparse[1]`` rows each: the caller guarantees both) and of the cued title's goal
-        links (at most ``sparse[2]``). Every other neuron gets no input and cannot fire
-        (``v_th > 0``, ``v_0 < v_th``), so the result is the one of simulating them all.
-
-        **Returns:** ``(raster [steps, S], first [S], count [S])``.
-        """
-        n_channels, fan_out, n_goal = sparse
-        slots = column.slot_subnet.shape[0]
-        rasters, neurons = ring.read(jnp.arange(1, self.n_delays + 1))
-        fired = jnp.any(is_spike(rasters), axis=1).reshape(-1).astype(self.dtype)
-        _, chosen = lax.top_k(fired, n_channels)
-        channels = self.delays(rasters, neurons).transpose(1, 0, 2).reshape(self.steps, -1)
-        _, u = self.sequential.run(self.sequential.init((n_channels,), self.dtype),
-                                   channels[:, chosen])
-        start = column.channel_start.reshape(-1)[chosen]
-        count = column.channel_rows.reshape(-1)[chosen]
-        offset = jnp.arange(fan_out)
-        rows = (start[:, None] + offset[None, :]).reshape(-1)
-        used = (offset[None, :] < count[:, None]).reshape(-1) & self.use_sequential
-        rows = jnp.where(used, rows, 0)
-        post = jnp.where(used, column.row_post[rows], slots)
-        goal_value, goal_slot = lax.top_k(cue.goal, n_goal)
-        goal_slot = jnp.where(goal_value > 0, goal_slot, slots)
-        candidates = jnp.unique(jnp.concatenate([post, goal_slot]),
-                                size=n_channels * fan_out + n_goal, fill_value=slots)
-        place = jnp.searchsorted(candidates, post)
-        weight = jnp.where(used, column.row_weight[rows], 0.0)
-        source = jnp.repeat(jnp.arange(n_channels), fan_out)
-        current = _scatter_rows(u[:, source] * weight[None, :], place, candidates.shape[0])
-        inside = candidates < slots
-        picked = jnp.minimum(candidates, slots - 1)
-        goal = jnp.where(inside, cue.goal[picked], 0.0)
-        current = jnp.where(cue.active, current + u_goal[:, None] * goal[None, :], 0.0)
-        raster, first, count = self.neurons(
-            current, jnp.where(inside, column.slot_subnet[picked], -1),
-            jnp.where(inside, column.slot_neuron[picked], -1), windows)
-        full_raster = jnp.zeros((self.steps, slots + 1), raster.dtype).at[:, candidates].set(raster)
-        full_first = jnp.full(slots + 1, self.silent_time, first.dtype).at[candidates].set(first)
-        full_count = jnp.zeros(slots + 1, count.dtype).at[candidates].set(count)
-        return full_raster[:, :slots], full_first[:slots], full_count[:slots]
+        n_channels, n_slots = sparse if sparse else (0, 0)
+        if n_channels:
+            index, _ = self.chosen_channels(ring, n_channels)
+            channels, weights = channels[:, index], weights[index]
+        if n_slots:
+            # Within what reach() counted: targets of channels whose spikes arrive this window.
+            arrived = jnp.any(channels > 0, axis=0)
+            reach = jnp.any((weights != 0) & arrived[:, None], axis=0) & self.use_sequential
+            reach = reach | (cue.goal > 0)
+            _, chosen = lax.top_k(reach.astype(self.dtype), n_slots)
+        else:
+            chosen = jnp.arange(slots)
+        goal = cue.goal[chosen]
+        current = u_goal[:, None] * goal[None, :]
+        if self.use_sequential:
+            _, u = self.sequential.run(self.sequential.init(channels.shape[1:], self.dtype),
+                                       channels)
+            current = u @ weights[:, chosen] + current
+        return jnp.where(cue.active, current, 0.0), chosen
 
     def neurons(self, current: Float[Array, "steps N"], slot_subnet: Int[Array, " N"],
                 slot_neuron: Int[Array, " N"], windows: Int[Array, ""]
@@ -375,23 +381,29 @@ class Recaller(eqx.Module):
         return jnp.where(keep[None, :], raster, jnp.zeros_like(raster))
 
     def window(self, state: RecallState, column: ColumnInputs, cue: CueInputs, sparse=0,
-               record: bool = False):
-        """One window of one recall: the title, then every subnetwork's minicolumn of the column.
+               record: bool = False, weights=None):
+        """One window of one recall: the title, then every subnetwork's minicolumn of the column
+        (``weights``: the column's :meth:`weights`, when the caller built them for a batch;
+        ``sparse``: see :meth:`drive`).
 
         **Returns:** ``(state, outputs)``: per subnetwork a :class:`ColumnOutput`, and with
         ``record`` also ``(title spikes, raster [steps, S])`` of the window.
         """
         title, goal, u_goal, title_spikes = self.title_window(state.title, state.goal)
-        if sparse:
-            raster, first, count = self.reachable(state.ring, column, cue, state.windows, u_goal,
-                                                  sparse)
-        else:
-            current = u_goal[:, None] * cue.goal[None, :]
-            if self.use_sequential:
-                current = self.sequential_current(state.ring, column) + current
-            current = jnp.where(cue.active, current, 0.0)
-            raster, first, count = self.neurons(current, column.slot_subnet, column.slot_neuron,
-                                                state.windows)
+        if weights is None:
+            weights = self.weights(column)
+        current, chosen = self.drive(state.ring, column, cue, weights, u_goal, sparse)
+        slots = column.slot_subnet.shape[0]
+        inside = chosen < slots
+        picked = jnp.minimum(chosen, slots - 1)
+        raster, first, count = self.neurons(
+            current, jnp.where(inside, column.slot_subnet[picked], -1),
+            jnp.where(inside, column.slot_neuron[picked], -1), state.windows)
+        if chosen.shape[0] != slots or sparse:
+            # Back onto every slot (slots not simulated did not fire).
+            raster = jnp.zeros((self.steps, slots + 1), raster.dtype).at[:, chosen].set(raster)[:, :slots]
+            first = jnp.full(slots + 1, self.silent_time, first.dtype).at[chosen].set(first)[:slots]
+            count = jnp.zeros(slots + 1, count.dtype).at[chosen].set(count)[:slots]
         outputs = self.by_value(column, first, count)
         passed = self.passed_on(raster, column, outputs, cue)
         ring = state.ring.push((passed, column.slot_neuron))
@@ -401,13 +413,6 @@ class Recaller(eqx.Module):
         return new, outputs
 
 
-def _scatter_rows(contributions: Float[Array, "steps R"], post: Int[Array, " R"], slots: int
-                  ) -> Float[Array, "steps S"]:
-    """Sum each row's contribution into its postsynaptic slot (``post == slots``: dropped)."""
-    return jax.vmap(lambda c: jax.ops.segment_sum(c, post, num_segments=slots + 1))(
-        contributions)[:, :slots]
-
-
 def fired_channels(state: RecallState) -> Int[Array, "*batch"]:
     """Presynaptic channels (delay slot, slot) of the ring that fired at least once."""
     rasters = state.ring.data[0]
@@ -415,8 +420,8 @@ def fired_channels(state: RecallState) -> Int[Array, "*batch"]:
 
 
 def scan_columns(recaller: Recaller, state: RecallState, columns: ColumnInputs, cues: CueInputs,
-                 fan_out: int = 0, sparse_channels: int = 0, goal_links: int = 0,
-                 shared: bool = True, record: bool = False):
+                 sparse_channels: int = 0, sparse_slots: int = 0, shared: bool = True,
+                 record: bool = False):
     """Scan a chunk of columns for a batch of recalls (vmapped over the batch).
 
     **Arguments:**
@@ -426,39 +431,48 @@ def scan_columns(recaller: Recaller, state: RecallState, columns: ColumnInputs, 
     - `columns`: :class:`ColumnInputs` with a leading ``columns`` axis (and, unless `shared`,
       a ``batch`` axis after it: every recall its own columns).
     - `cues`: :class:`CueInputs` ``[columns, batch, ...]``.
-    - `fan_out`, `sparse_channels`, `goal_links`: when no recall of the batch has more fired
-      presynaptic channels than `sparse_channels`, no channel of the chunk has more than
-      `fan_out` rows and no cued title more than `goal_links` links into one column, a window
-      simulates only the neurons those can reach (:meth:`Recaller.reachable`; 0: always every
-      neuron; the same result either way).
+    - `sparse_channels`, `sparse_slots`: while no recall of the batch has more fired
+      presynaptic channels than `sparse_channels` (0: never), a window uses only those
+      channels; while also no recall can reach more than `sparse_slots` neurons of the column
+      (0: never), only those are simulated (:meth:`Recaller.drive`; the same result either way).
     - `record`: also return every window's title spikes and slot raster.
 
     **Returns:** the new states and, per column, the outputs ``[columns, batch, ...]``.
     """
-    in_axes = (0, None if shared else 0, 0)
+    in_axes = (0, None if shared else 0, 0, None if shared else 0)
 
     def body(state, xs):
         column, cue = xs
+        weights = recaller.weights(column) if shared else jax.vmap(recaller.weights)(column)
 
         def run(sparse):
-            def window(state, column, cue):
-                return recaller.window(state, column, cue, sparse, record)
+            def window(state, column, cue, weights):
+                return recaller.window(state, column, cue, sparse, record, weights)
 
-            return jax.vmap(window, in_axes=in_axes)(state, column, cue)
+            return jax.vmap(window, in_axes=in_axes)(state, column, cue, weights)
 
-        if not (fan_out and sparse_channels):
+        if not sparse_channels:
             return run(0)
+
+        def few_channels():
+            if not sparse_slots:
+                return run((sparse_channels, 0))
+            reach = jax.vmap(lambda r, c, w: recaller.reach(r, c, w, sparse_channels).sum(),
+                             in_axes=(0, 0, None if shared else 0))(state.ring, cue, weights)
+            return lax.cond(reach.max() <= sparse_slots, lambda: run((sparse_channels, sparse_slots)),
+                            lambda: run((sparse_channels, 0)))
+
         few = fired_channels(state).max() <= sparse_channels
-        return lax.cond(few, lambda: run((sparse_channels, fan_out, goal_links)), lambda: run(0))
+        return lax.cond(few, few_channels, lambda: run(0))
 
     return lax.scan(lambda s, x: body(s, x), state, (columns, cues))
 
 
 @eqx.filter_jit
 def recall_chunk(recaller: Recaller, state: RecallState, columns: ColumnInputs, cues: CueInputs,
-                 fan_out: int = 0, sparse_channels: int = 0, goal_links: int = 0,
-                 shared: bool = True, record: bool = False):
+                 sparse_channels: int = 0, sparse_slots: int = 0, shared: bool = True,
+                 record: bool = False):
     """:func:`scan_columns`, compiled (one compilation per shape and setting)."""
     count_trace("recall.recall_chunk")
-    return scan_columns(recaller, state, columns, cues, fan_out, sparse_channels, goal_links,
-                        shared, record)
+    return scan_columns(recaller, state, columns, cues, sparse_channels, sparse_slots, shared,
+                        record)

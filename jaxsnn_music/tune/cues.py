@@ -170,7 +170,7 @@ class CueSource:
         columns."""
         index = self.index
         slots = max(batch_slots(index, p.layer, p.start, p.start + columns) for p in positions)
-        inputs = [index.column_inputs(p.layer, p.start, columns, slots)[0] for p in positions]
+        inputs = [index.column_inputs(p.layer, p.start, columns, slots) for p in positions]
         rows = max(x["row_delay"].shape[1] for x in inputs)
         stacked = {}
         for name in inputs[0]:
