@@ -8,10 +8,11 @@ every value has ``M`` neurons (*context cells*, neuron ``value * M + cell``) tha
 input, and learning chooses one cell per stored context (the rule of high-order sequence
 memory, Hawkins & Ahmad 2016):
 
-- the **predicted** cell, if there is one: a cell of the value that already has learned
-  delay-1 synapses from every cell of the event before (all subnetworks' cells when
-  ``network.cross_subnet`` is on, else its own subnetwork's), i.e. the cell this very
-  context was stored with;
+- the **predicted** cell, if there is one: the cell of the value that this very context
+  was stored with, i.e. whose learned delay-1 synapses come from exactly the cells of the
+  event before (all subnetworks' cells when ``network.cross_subnet`` is on, else its own
+  subnetwork's). A cell that was stored with two contexts (a shared least-used cell) stands
+  for their union, and neither predicts it any more;
 - else the **least-used** cell (ties: the lowest index), which is a fresh one while the
   value has unused cells. The first event of a track has no context, so it always takes
   the least-used cell: two pieces that begin alike still start separate chains.
@@ -130,18 +131,19 @@ class _StoredContexts:
         at = np.minimum(np.searchsorted(self.cell_key, key), len(self.cell_key) - 1)
         return np.where(self.cell_key[at] == key, self.uses[at], 0)
 
-    def successors(self, layer, column, pre_subnet, pre) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every stored delay-1 synapse from each given cell of column ``column - 1`` into
-        ``column``: ``(query index, post_subnet, post)``."""
-        lo = np.searchsorted(self.syn_key, keys.prefix(
-            keys.SYNAPSE, layer=layer, post_col=column, delay=1, pre_subnet=pre_subnet, pre=pre))
-        hi = np.searchsorted(self.syn_key, keys.prefix(
-            keys.SYNAPSE, layer=layer, post_col=column, delay=1, pre_subnet=pre_subnet,
-            pre=np.asarray(pre) + 1))
-        counts = hi - lo
-        query = np.repeat(np.arange(len(counts)), counts)
-        rows = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return query, self.syn["post_subnet"][rows].astype(np.int64), self.syn["post"][rows].astype(np.int64)
+    def contexts(self, layer: int, column: int) -> dict[tuple[int, int], set[tuple[int, int]]]:
+        """Every cell of ``column`` that has stored delay-1 synapses, and their presynaptic cells
+        (of column ``column - 1``): ``{(subnet, neuron): {(pre_subnet, pre), ...}}``."""
+        lo, hi = np.searchsorted(self.syn_key, [
+            keys.prefix(keys.SYNAPSE, layer=layer, post_col=column, delay=1),
+            keys.prefix(keys.SYNAPSE, layer=layer, post_col=column, delay=2)])
+        out: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        s = self.syn
+        for pre_subnet, pre, post_subnet, post in zip(
+                s["pre_subnet"][lo:hi].tolist(), s["pre"][lo:hi].tolist(),
+                s["post_subnet"][lo:hi].tolist(), s["post"][lo:hi].tolist()):
+            out.setdefault((post_subnet, post), set()).add((pre_subnet, pre))
+        return out
 
 
 def allocate(pieces: Sequence, cells: CellTable, synapses, m: int, cross: bool
@@ -180,30 +182,42 @@ def allocate(pieces: Sequence, cells: CellTable, synapses, m: int, cross: bool
         subnet_of = np.array([s for _, s, _, _ in slots], np.int64)
         value_of = np.array([v for _, _, v, _ in slots], np.int64)
         uses = stored.uses_of(layer_of, np.full(len(slots), k), subnet_of, value_of * m, m)
-        contexts = {}
-        predicted: dict[int, set[int]] = {}
-        if k > 0:
-            for key in {key for key, *_ in slots}:
-                contexts[key] = _context(out[key], pieces[key[0]].tracks[key[1]], k - 1)
-            predicted = _stored_predictions(stored, slots, contexts, k, m, cross)
-        # What this call has stored into column k so far: (layer, pre cell) -> post cells.
-        local: dict[tuple, set[tuple[int, int]]] = {}
         local_uses: dict[tuple, np.ndarray] = {}
+        # Each cell's context so far (its delay-1 presynaptic cells), and the cell a context
+        # was stored with: (layer, subnet, value, context) -> cell.
+        contexts: dict[tuple[int, int, int], frozenset] = {}
+        stored_with: dict[tuple, int] = {}
+        if k > 0:
+            for layer in sorted(set(layer_of.tolist())):
+                for (subnet, neuron), pre in sorted(stored.contexts(layer, k).items()):
+                    ctx = frozenset(c for c in pre if cross or c[0] == subnet)
+                    contexts[(layer, subnet, neuron)] = ctx
+                    stored_with.setdefault((layer, subnet, neuron // m, ctx), neuron % m)
         for n, (key, subnet, value, (field, at)) in enumerate(slots):
-            group = (key[1], subnet, value)
+            layer = key[1]
+            group = (layer, subnet, value)
             if group not in local_uses:
                 local_uses[group] = uses[n].copy()
             count = local_uses[group]
-            ctx = () if k == 0 else tuple(c for c in contexts[key] if cross or c[0] == subnet)
-            cands = set(predicted.get(n, ()))
-            if ctx:
-                reached = set.intersection(*(local.get((key[1], c), set()) for c in ctx))
-                cands |= {nn % m for s_, nn in reached if s_ == subnet and nn // m == value}
-            cell = min(cands) if cands else int(np.lexsort((np.arange(m), count))[0])
+            ctx = None
+            if k > 0:
+                before = _context(out[key], pieces[key[0]].tracks[layer], k - 1)
+                ctx = frozenset(c for c in before if cross or c[0] == subnet)
+            cell = stored_with.get((*group, ctx)) if ctx is not None else None
+            if cell is None:
+                cell = int(np.lexsort((np.arange(m), count))[0])
             count[cell] += 1
-            for c in ctx:
-                local.setdefault((key[1], c), set()).add((subnet, value * m + cell))
-            getattr(out[key], field)[at] = value * m + cell
+            neuron = value * m + cell
+            if ctx is not None:
+                old = contexts.get((layer, subnet, neuron), frozenset())
+                new = old | ctx
+                if new != old:
+                    # The cell now stands for a wider context: no longer predicted by the old one.
+                    if stored_with.get((*group, old)) == cell:
+                        del stored_with[(*group, old)]
+                    contexts[(layer, subnet, neuron)] = new
+                    stored_with.setdefault((*group, new), cell)
+            getattr(out[key], field)[at] = neuron
     return [[out[(i, layer)] for layer in range(len(p.tracks))] for i, p in enumerate(pieces)]
 
 
@@ -211,37 +225,6 @@ def _context(neurons: TrackNeurons, track, k: int) -> tuple[tuple[int, int], ...
     """The cells of event ``k``: ``((subnet, neuron), ...)``."""
     lo, hi = int(track.chord_ptr[k]), int(track.chord_ptr[k + 1])
     return tuple((0, int(n)) for n in neurons.pitch[lo:hi]) + ((1, int(neurons.duration[k])),)
-
-
-def _stored_predictions(stored: _StoredContexts, slots, contexts, k: int, m: int, cross: bool
-                        ) -> dict[int, set[int]]:
-    """For each slot of column ``k``: the cells of its value that earlier calls stored with
-    exactly this context (a delay-1 synapse from every context cell)."""
-    if not len(stored.syn_key):
-        return {}
-    queries = []  # (slot index, pre_subnet, pre)
-    for n, (key, subnet, _, _) in enumerate(slots):
-        for pre_subnet, pre in contexts[key]:
-            if cross or pre_subnet == subnet:
-                queries.append((n, pre_subnet, pre))
-    if not queries:
-        return {}
-    q = np.array(queries, np.int64)
-    layer = np.array([slots[n][0][1] for n in q[:, 0]], np.int64)
-    hit, post_subnet, post = stored.successors(layer, np.full(len(q), k), q[:, 1], q[:, 2])
-    slot = q[hit, 0]
-    subnet = np.array([slots[n][1] for n in slot], np.int64)
-    value = np.array([slots[n][2] for n in slot], np.int64)
-    ok = (post_subnet == subnet) & (post // m == value)
-    need = np.bincount(q[:, 0], minlength=len(slots))
-    found: dict[tuple[int, int], int] = {}
-    for n, cell in zip(slot[ok], post[ok] % m):
-        found[(int(n), int(cell))] = found.get((int(n), int(cell)), 0) + 1
-    out: dict[int, set[int]] = {}
-    for (n, cell), hits in found.items():
-        if hits == need[n]:
-            out.setdefault(n, set()).add(cell)
-    return out
 
 
 def used_cells(pieces: Sequence, neurons: list[list[TrackNeurons]]) -> dict[str, np.ndarray]:
