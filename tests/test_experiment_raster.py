@@ -59,11 +59,15 @@ def test_a_shorter_raster_is_the_start_of_the_whole(network):
     np.testing.assert_array_equal(part.layers[0].pitch_value, whole.layers[0].pitch_value[:5])
 
 
-def test_timing_raster_counts_pacemaker_spikes():
+@pytest.mark.parametrize("mode", ["spiking", "counter"])
+def test_timing_raster_counts_pacemaker_spikes(mode):
+    """The regular pacemaker's spikes every 1 / f, the striatal spikes on some of them; the
+    simulated circuit (``spiking``) and the counter draw the same raster."""
+    cfg = load_config("default", overrides={"recall.timing": mode})
     classes = [np.array([0, 1, 3, 7]), np.array([2, 2])]
-    f = CFG.recall.pacemaker_hz
-    timing = timing_raster(classes, CFG, f)
-    times = release_times(classes, CFG, f)
+    f = cfg.recall.pacemaker_hz
+    timing = timing_raster(classes, cfg, f)
+    times = release_times(classes, cfg, f)
     assert len(timing.pacemaker) == round(max(t[-1] for t in times) * f)
     np.testing.assert_allclose(np.diff(timing.pacemaker), 1 / f)
     for striatal, onsets, t, c in zip(timing.striatal, timing.onsets, times, classes):
@@ -71,8 +75,12 @@ def test_timing_raster_counts_pacemaker_spikes():
         np.testing.assert_allclose(striatal, t[1:])
         # Every striatal spike is a pacemaker spike.
         assert np.isin(np.round(striatal * f), np.round(timing.pacemaker * f)).all()
-    fast = timing_raster(classes, CFG, 2 * f)
+    fast = timing_raster(classes, cfg, 2 * f)
     np.testing.assert_allclose(fast.striatal[0], timing.striatal[0] / 2)
+    counter = timing_raster(classes, load_config("default", overrides={"recall.timing": "counter"}), f)
+    np.testing.assert_array_equal(timing.pacemaker, counter.pacemaker)
+    for a, b in zip(timing.striatal, counter.striatal):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_raster_of_tuned_dynamics_is_their_recall(network):

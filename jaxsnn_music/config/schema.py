@@ -276,6 +276,25 @@ class RecallConfig(Section, key="recall", learned=False):
     spikes_per_step: int = spec(1, "(0, 1000]")
     """Pacemaker spikes a striatal timing neuron counts per duration step (1/8 beat); an event
     of duration class i is released after (i + 1) * spikes_per_step spikes."""
+    timing: Literal["spiking", "counter"] = "spiking"
+    """How recalled onsets are made: ``spiking``, a pacemaker LIF neuron and one striatal LIF
+    integrator per track simulated step by step (:mod:`jaxsnn_music.recall.timing`), or
+    ``counter``, the same count done as integer arithmetic (no neurons)."""
+    pacemaker: Literal["regular", "poisson"] = "regular"
+    """The pacemaker's drive (``timing = spiking``): a constant current (``regular``: it fires
+    every ``pacemaker_steps`` steps), or input spikes at random steps that each make it fire
+    (``poisson``: its intervals are its refractory period plus a geometric wait, mean
+    ``pacemaker_steps`` steps)."""
+    pacemaker_steps: int = spec(0, "[0, 1000000]")
+    """Euler steps of the timing circuit per (mean) pacemaker period: its clock, one step being
+    1 / (pacemaker_hz * pacemaker_steps) s; more than the network's refractory steps (0: one
+    more, 6, the fastest the network's neuron fires). ``poisson``: more steps, more irregular
+    (interval CV 0.31 at 8, 0.95 at 100 with 5 refractory steps)."""
+    striatal_tau_periods: float = spec(math.inf, "[1, 1000000000000]", also=math.inf)
+    """Membrane time constant of the striatal integrators, in pacemaker periods (inf: no leak,
+    a perfect counter of pacemaker spikes; a finite one forgets and needs more spikes)."""
+    pacemaker_seed: int = spec(0, "[0, 4294967295]")
+    """Random seed of the ``poisson`` pacemaker's input."""
     min_support: float = spec(1.0, "[0, 1]")
     """Identification: a candidate position is kept when at least this share of the fragment's
     events (after the first) is reached by learned sequential input from the events before it."""

@@ -1,22 +1,21 @@
 """Pacemaker and striatal timing: when each recalled event starts (MODEL.md section 5.2).
 
 The column read-out says *what* is recalled (pitch, duration class); this
-module says *when*. A pacemaker neuron fires at rate ``f``; per track, a
-striatal timing neuron counts its spikes and fires when the count reaches the
+module says *when*, and renders the result. A pacemaker fires at rate ``f``; per
+track, a striatal neuron counts its spikes and fires when the count reaches the
 current event's duration, ``(class + 1) * spikes_per_step`` spikes; its spike
-releases the next event and resets the count. So recalled onsets are spike
-times of a simulation, and doubling ``f`` halves every interval while the
-events stay the same. (The authors' code drew this figure; it did not simulate
-it.)
+releases the next event and resets the count. Doubling ``f`` halves every
+interval while the events stay the same. (The authors' code drew this figure;
+it did not simulate it.)
 
-Simulation: event by event (the state of these neurons changes only at
-pacemaker spikes, so stepping from one spike to the next is exact). The
-pacemaker is a perfect (non-leaky) integrate-and-fire oscillator driven to rate
-``f``: from reset it reaches threshold after ``1 / f`` s, so its ``n``-th spike is
-at ``n / f``. The striatal neurons are counters (integrators without leak whose
-threshold is set by the current event). The loop runs on spike *counts*
-(integers) and times are ``count / f``, computed in float64 on the host, so no
-rounding accumulates over a long piece.
+Two implementations, chosen by ``recall.timing``:
+
+- ``spiking`` (default): a pacemaker LIF neuron and striatal LIF integrators simulated
+  step by step (:mod:`.timing`), with a regular or a Poisson pacemaker and an optional
+  leak; recalled onsets are the striatal neurons' spike times.
+- ``counter``: :class:`Pacemaker` and :class:`Striatum` below, the same count as integer
+  arithmetic, one pacemaker spike at a time (the ``n``-th spike at ``n / f``). With a
+  regular pacemaker and no leak the spiking circuit gives exactly these times.
 
 Onsets become beats through ``reference_hz``: at ``f = reference_hz`` one duration
 step (1/8 beat) lasts ``spikes_per_step / reference_hz`` s, so a recall at the
@@ -42,10 +41,12 @@ from jaxsnn_music.config import Config
 from jaxsnn_music.events import REST, Piece, TempoMap, TrackEvents
 from jaxsnn_music.network.buckets import count_trace
 from jaxsnn_music.recall.cued import RecalledPiece, RecalledTrack
+from jaxsnn_music.recall.timing import run_circuit
 
 
 class Pacemaker(eqx.Module):
-    """The pacemaker cluster: a perfect integrate-and-fire oscillator at ``rate_hz``."""
+    """The counter's pacemaker (``recall.timing = counter``): a perfect oscillator at
+    ``rate_hz`` whose ``n``-th spike after the start is at ``n / rate_hz``."""
 
     rate_hz: float = eqx.field(static=True)
 
@@ -55,7 +56,8 @@ class Pacemaker(eqx.Module):
 
 
 class Striatum(eqx.Module):
-    """Striatal timing neurons, one per track: count pacemaker spikes, release on the duration."""
+    """The counter's striatal timing units (``recall.timing = counter``), one per track: count
+    pacemaker spikes as integers, release on the duration."""
 
     spikes_per_step: int = eqx.field(static=True)
 
@@ -95,15 +97,16 @@ class Striatum(eqx.Module):
 
 
 def release_times(duration_classes: Sequence[np.ndarray], cfg: Config,
-                  pacemaker_hz: float | None = None) -> list[np.ndarray]:
+                  pacemaker_hz: float | None = None, seed: int | None = None) -> list[np.ndarray]:
     """Simulate the pacemaker and the striatal neurons for some tracks played together.
 
     **Arguments:**
 
     - `duration_classes`: per track, the recalled duration class of each event
       (``-1``, a silent column, counts as the shortest class).
-    - `cfg`: the config (``recall.spikes_per_step``).
+    - `cfg`: the config (``recall.timing`` and the timing keys of the ``recall`` section).
     - `pacemaker_hz`: the pacemaker's rate (default ``recall.pacemaker_hz``).
+    - `seed`: the ``poisson`` pacemaker's random seed (default ``recall.pacemaker_seed``).
 
     **Returns:** per track, ``[events + 1]`` times in seconds: event ``k`` starts at
     ``times[k]`` (``times[0] = 0``) and the track ends at ``times[-1]``.
@@ -111,6 +114,8 @@ def release_times(duration_classes: Sequence[np.ndarray], cfg: Config,
     rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
     if not rate > 0:
         raise ValueError(f"pacemaker rate must be > 0, got {rate}")
+    if cfg.recall.timing == "spiking":
+        return run_circuit(duration_classes, cfg, seed).seconds(float(rate))
     n = np.array([len(d) for d in duration_classes], np.int32)
     width = 1 << max(int(n.max(initial=1)) - 1, 0).bit_length()  # few compiled shapes
     classes = np.zeros((len(n), max(width, 1)), np.int32)
@@ -135,7 +140,7 @@ class TimedPiece:
 
     piece: Piece
     seconds: tuple[np.ndarray, ...]
-    """Per track, the release times ``[events + 1]`` of the striatal simulation (s)."""
+    """Per track, the release times ``[events + 1]`` of the timing simulation (s)."""
     pacemaker_hz: float
 
     @property
@@ -159,7 +164,8 @@ def _track_events(track: RecalledTrack, onset: np.ndarray, end: np.ndarray) -> T
 
 
 def time_piece(recalled: RecalledPiece, cfg: Config, pacemaker_hz: float | None = None,
-               resolution: int = 480, tempo: TempoMap | None = None) -> TimedPiece:
+               resolution: int = 480, tempo: TempoMap | None = None,
+               seed: int | None = None) -> TimedPiece:
     """Give a recalled piece its onsets from the pacemaker simulation.
 
     **Arguments:**
@@ -169,12 +175,13 @@ def time_piece(recalled: RecalledPiece, cfg: Config, pacemaker_hz: float | None 
     - `pacemaker_hz`: the pacemaker's rate (default ``recall.pacemaker_hz``).
     - `resolution`, `tempo`: ticks per beat and tempo map of the rendered piece (the
       stored piece's own, when known; else 480 and a constant 120 qpm).
+    - `seed`: the ``poisson`` pacemaker's random seed (default ``recall.pacemaker_seed``).
 
     **Returns:** a :class:`TimedPiece` whose ``piece`` renders with
     :func:`~jaxsnn_music.midi_io.render_midi` (rests as silence).
     """
     rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
-    seconds = release_times([t.duration_class for t in recalled.tracks], cfg, rate)
+    seconds = release_times([t.duration_class for t in recalled.tracks], cfg, rate, seed)
     tracks = []
     end = 0
     for track, sec in zip(recalled.tracks, seconds):

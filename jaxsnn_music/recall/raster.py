@@ -16,8 +16,8 @@ subnetwork), for one title, and keeps every window's raster:
 - each column's read-out, which equals :func:`~jaxsnn_music.recall.cued.recall_title`'s.
 
 :func:`timing_raster` adds the pacemaker and the striatal timing neurons of
-:mod:`.pacemaker` (spike times in seconds of playback) for the recalled
-durations. One recall of one title, not a batch: this is for looking at, not
+:mod:`.timing` (or the counter of :mod:`.pacemaker`; spike times in seconds of playback)
+for the recalled durations. One recall of one title, not a batch: this is for looking at, not
 for throughput.
 """
 
@@ -37,6 +37,7 @@ from jaxsnn_music.recall.cued import batch_slots, title_index
 from jaxsnn_music.recall.index import NetworkIndex
 from jaxsnn_music.recall.pacemaker import Pacemaker, release_times
 from jaxsnn_music.recall.simulator import ColumnInputs, CueInputs, Recaller, recall_chunk
+from jaxsnn_music.recall.timing import TimingCircuit, pacemaker_train, run_circuit
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -157,24 +158,35 @@ def _dense(raster: np.ndarray, inputs: dict, k: int, subnet: int, subnets: Subne
 
 
 def timing_raster(duration_classes: Sequence[np.ndarray], cfg: Config,
-                  pacemaker_hz: float | None = None) -> TimingRaster:
+                  pacemaker_hz: float | None = None, seed: int | None = None) -> TimingRaster:
     """The pacemaker's and the striatal neurons' spikes for some tracks played together.
 
     **Arguments:**
 
     - `duration_classes`: per track, the recalled duration class of each event.
-    - `cfg`: the config (``recall.spikes_per_step``, ``recall.pacemaker_hz``).
+    - `cfg`: the config (``recall.timing`` and the timing keys, ``recall.pacemaker_hz``).
     - `pacemaker_hz`: the pacemaker's rate (default ``recall.pacemaker_hz``).
+    - `seed`: the ``poisson`` pacemaker's random seed (default ``recall.pacemaker_seed``).
 
     **Returns:** a :class:`TimingRaster`: the striatal neuron of a track fires when it
-    releases the next event (its spikes are the onsets after the first, and the end).
+    releases the next event (its spikes are the onsets after the first, and the end); with
+    ``recall.timing = spiking`` every spike is one the timing circuit simulated.
     """
-    rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
-    times = release_times(duration_classes, cfg, rate)
-    pacemaker = Pacemaker(float(rate))
-    last = max((int(round(float(t[-1]) * rate)) for t in times), default=0)
-    return TimingRaster(float(rate), pacemaker.spike_time(np.arange(1, last + 1)),
-                        tuple(t[1:] for t in times), tuple(t[:-1] for t in times))
+    rate = float(cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz)
+    if cfg.recall.timing == "spiking":
+        circuit = TimingCircuit.from_config(cfg)
+        releases = run_circuit(duration_classes, cfg, seed, circuit)
+        times = releases.seconds(rate)
+        last = max((int(s[-1]) for s in releases.steps), default=0)
+        seed = cfg.recall.pacemaker_seed if seed is None else seed
+        width = 1 << max(last - 1, 0).bit_length()  # few compiled lengths
+        train = np.asarray(pacemaker_train(circuit, width, jax.random.key(seed)))[:last]
+        pacemaker = (np.nonzero(train)[0] + 1) / circuit.steps_per_period / rate
+    else:
+        times = release_times(duration_classes, cfg, rate)
+        last = max((int(round(float(t[-1]) * rate)) for t in times), default=0)
+        pacemaker = Pacemaker(rate).spike_time(np.arange(1, last + 1))
+    return TimingRaster(rate, pacemaker, tuple(t[1:] for t in times), tuple(t[:-1] for t in times))
 
 
 __all__ = ["LayerRaster", "RecallRaster", "TimingRaster", "record_recall", "timing_raster"]

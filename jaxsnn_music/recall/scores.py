@@ -7,11 +7,14 @@ Per track (MODEL.md section 5.3):
   the stored chord; ``pitch_first`` is the looser share of positions whose
   read-out neuron (the first to spike) is one of the stored tones.
 - **duration**: the share of positions whose recalled duration class is the stored one.
-- **onset**: the share of events whose simulated onset (pacemaker and striatal
-  neurons, :mod:`.pacemaker`), counted in duration steps, lies within
-  ``recall.onset_tolerance_beats`` of the stored onset on the network's own
-  time line (the running sum of the stored duration classes: what a perfect
-  recall plays; the network stores no other timing).
+- **onset**: the share of events whose recalled onset (a striatal neuron's spike,
+  :mod:`.timing`, or the counter's time, :mod:`.pacemaker`), counted in duration
+  steps of the pacemaker's mean period (``seconds * pacemaker_hz / spikes_per_step``),
+  lies within ``recall.onset_tolerance_beats`` of the stored onset on the network's
+  own time line (the running sum of the stored duration classes; the network stores no
+  other timing). With a regular pacemaker and no striatal leak this is whether the
+  recalled durations before the event add up right; with a ``poisson`` pacemaker or a
+  leak the onsets drift from it, and the score measures by how much.
 """
 
 from __future__ import annotations
