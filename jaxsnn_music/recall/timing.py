@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -58,7 +59,7 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from jaxsnn_music.config import Config
+from jaxsnn_music.config import Config, NetworkConfig
 from jaxsnn_music.network.buckets import count_trace
 from jaxsnn_music.network.lif import LIF, LIFState
 
@@ -161,32 +162,8 @@ class TimingCircuit(eqx.Module):
         membrane cannot resolve in float32.
         """
         rc = cfg.recall
-        pacemaker = LIF.from_config(cfg.network)
-        refractory = pacemaker.refractory_steps
-        period = rc.pacemaker_steps or refractory + 1
-        if period <= refractory:
-            raise ValueError(f"recall.pacemaker_steps ({period}) must exceed the network's "
-                             f"refractory period ({refractory} steps): the pacemaker cannot "
-                             "fire faster")
-        v_reset = float(pacemaker.v_reset)
-        if rc.pacemaker == "regular":
-            charge = period - refractory
-            drive: AbstractDrive = TonicDrive(charging_current(pacemaker, charge, v_reset))
-            if _first_spike(pacemaker, drive.amplitude, v_reset, charge + 1) != charge:
-                raise ValueError(
-                    f"recall.pacemaker_steps = {period}: the pacemaker neuron (tau_m = "
-                    f"{cfg.network.tau_m_ms:g} ms, a = {pacemaker.decay:g} per step) cannot "
-                    f"charge for {charge} steps under a constant current in float32; use "
-                    "fewer steps")
-        else:
-            # From the lowest potential it can sit at (reset, or rest after decaying to it).
-            drive = PoissonDrive(charging_current(pacemaker, 1, min(v_reset, 0.0)),
-                                 1.0 / (period - refractory))
-        tau = rc.striatal_tau_periods
-        decay = NO_LEAK_DECAY if math.isinf(tau) else 1.0 / (tau * period)
-        striatum = LIF(decay=decay, resistance=1.0 / decay, v_th=0.5, v_reset=0.0, v_0=0.0,
-                       refractory_steps=refractory)
-        return TimingCircuit(pacemaker, drive, striatum, period, rc.spikes_per_step)
+        return _circuit(cfg.network, rc.pacemaker, rc.pacemaker_steps, rc.striatal_tau_periods,
+                        rc.spikes_per_step)
 
     @property
     def leak_per_period(self) -> float:
@@ -236,6 +213,38 @@ class TimingCircuit(eqx.Module):
         striatum, fired = self.striatum.step(state.striatum, pulse, self.threshold(playing_class))
         release = fired & playing
         return TimingState(t, pacemaker, striatum, state.event + release), (pace, release)
+
+
+@functools.lru_cache(maxsize=32)
+def _circuit(network: NetworkConfig, kind: str, steps: int, tau: float, spikes_per_step: int
+             ) -> TimingCircuit:
+    """:meth:`TimingCircuit.from_config` (once per config: it simulates the pacemaker's first
+    period to check it)."""
+    pacemaker = LIF.from_config(network)
+    refractory = pacemaker.refractory_steps
+    period = steps or refractory + 1
+    if period <= refractory:
+        raise ValueError(f"recall.pacemaker_steps ({period}) must exceed the network's "
+                         f"refractory period ({refractory} steps): the pacemaker cannot "
+                         "fire faster")
+    v_reset = float(pacemaker.v_reset)
+    if kind == "regular":
+        charge = period - refractory
+        drive: AbstractDrive = TonicDrive(charging_current(pacemaker, charge, v_reset))
+        if _first_spike(pacemaker, drive.amplitude, v_reset, charge + 1) != charge:
+            raise ValueError(
+                f"recall.pacemaker_steps = {period}: the pacemaker neuron (tau_m = "
+                f"{network.tau_m_ms:g} ms, a = {pacemaker.decay:g} per step) cannot "
+                f"charge for {charge} steps under a constant current in float32; use "
+                "fewer steps")
+    else:
+        # From the lowest potential it can sit at (reset, or rest after decaying to it).
+        drive = PoissonDrive(charging_current(pacemaker, 1, min(v_reset, 0.0)),
+                             1.0 / (period - refractory))
+    decay = NO_LEAK_DECAY if math.isinf(tau) else 1.0 / (tau * period)
+    striatum = LIF(decay=decay, resistance=1.0 / decay, v_th=0.5, v_reset=0.0, v_0=0.0,
+                   refractory_steps=refractory)
+    return TimingCircuit(pacemaker, drive, striatum, period, spikes_per_step)
 
 
 @eqx.filter_jit
@@ -336,8 +345,8 @@ def step_budget(circuit: TimingCircuit, duration_classes: Sequence[np.ndarray]) 
     Raises ``ValueError`` when an event's threshold lies beyond the striatal saturation."""
     keep, top = circuit.leak_per_period, circuit.saturation()
     longest = 0
-    for d in duration_classes:
-        n = np.asarray(circuit.counts(jnp.asarray(np.asarray(d, np.int32))), np.float64)
+    for d in duration_classes:  # circuit.counts, on the host
+        n = (np.maximum(np.asarray(d, np.float64), 0) + 1) * circuit.spikes_per_step
         if n.size and n.max() - 0.5 >= top:
             raise ValueError(
                 f"the striatal integrators saturate at {top:.1f} pacemaker spikes "
