@@ -28,9 +28,10 @@ read cannot be changed there, it is refused in one line).
 for as long as that object lives, which pieces it memorized and where they came from (a table
 of this module keyed by the object, not a field: the Network stays the plain pytree of
 :mod:`jaxsnn_music.network.model`). :func:`recall` scores against those pieces, :func:`save`
-writes them into the checkpoint's manifest, :func:`evaluate` uses them. A network built
-another way (:func:`jaxsnn_music.network.grow`, ``eqx.tree_at``) is a new object: give the
-pieces explicitly (``pieces=``, ``stored=``).
+writes them into the checkpoint's manifest, :func:`evaluate` uses them, and
+:func:`memorized_pieces` returns them (read again from their sources after :func:`load`). A
+network built another way (:func:`jaxsnn_music.network.grow`, ``eqx.tree_at``) is a new
+object: give the pieces explicitly (``pieces=``, ``stored=``).
 
 Heavy modules (JAX, orbax, the network) are imported inside the functions, so that
 ``import jaxsnn_music`` stays light.
@@ -43,7 +44,7 @@ import numbers
 import re
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ from jaxsnn_music.errors import ConfigError, CorpusError, UserError
 from jaxsnn_music.events import Piece
 
 if TYPE_CHECKING:
+    from jaxsnn_music.corpus.load import LoadReport
     from jaxsnn_music.corpus.sources import CorpusItem
     from jaxsnn_music.network.model import Network
     from jaxsnn_music.recall.cued import RecalledTrack
@@ -154,7 +156,7 @@ def _corpus_entries(pieces: Sequence[Piece]) -> list[dict[str, Any]]:
 
 
 def _item(title: str, source: str) -> CorpusItem | None:
-    """How to read a memorized piece again from its recorded source (None: it cannot be)."""
+    """How to read a memorized piece again from its recorded source (None: it has none)."""
     from jaxsnn_music.corpus.sources import CorpusItem
 
     if not source:
@@ -163,59 +165,58 @@ def _item(title: str, source: str) -> CorpusItem | None:
         return CorpusItem(title, "chorale", source)
     if "#" in source:  # one tune of an ABC file
         return CorpusItem(title, "abc", source)
-    return CorpusItem(title, "midi", source) if Path(source).is_file() else None
+    # A MIDI file, also when it is gone: the loader says why it cannot be read.
+    return CorpusItem(title, "midi", source)
+
+
+def _skip(on_skip: Callable[[str, str], None] | None, title: str, reason: str) -> None:
+    if on_skip is None:
+        warnings.warn(f"skipped {title}: {reason}", stacklevel=4)
+    else:
+        on_skip(title, reason)
 
 
 def _read_items(items: list[CorpusItem], cfg: Config, cache: bool | str | Path = True,
                 workers: int | None = None, progress: bool = False,
-                on_skip: Callable[[str, str], None] | None = None) -> list[Piece]:
+                on_skip: Callable[[str, str], None] | None = None) -> LoadReport:
     from jaxsnn_music.corpus.cache import ParseCache
     from jaxsnn_music.corpus.load import load_corpus, network_limits
 
     parse_cache = None if cache is False else ParseCache(None if cache is True else cache)
     # A piece the network cannot hold (too many tracks, events or chord tones) is skipped
-    # like a bad file, as the command line does.
+    # like a bad file.
     report = load_corpus(items, cfg.encoding, cache=parse_cache, workers=workers, progress=progress,
                          limits=network_limits(cfg))
     if parse_cache is not None and parse_cache.write_error:
         warnings.warn(f"{parse_cache.write_error}; parsing without it", stacklevel=3)
     for title, reason in report.skipped:
-        if on_skip is None:
-            warnings.warn(f"skipped {title}: {reason}", stacklevel=3)
-        else:
-            on_skip(title, reason)
-    return report.pieces
+        _skip(on_skip, title, reason)
+    return report
 
 
-def _read_back(entries: list[dict[str, Any]], cfg: Config) -> list[Piece]:
+def _read_back(entries: list[dict[str, Any]], cfg: Config, cache: bool | str | Path = True,
+               workers: int | None = None, progress: bool = False,
+               on_skip: Callable[[str, str], None] | None = None) -> list[Piece]:
     """Memorized pieces read again from their sources (encoded with ``cfg``); a piece whose
-    source is gone or changed since (another sha256) is left out with a warning."""
-    items = []
-    for entry in entries:
-        if not entry.get("source"):  # saved without its pieces: nothing to read
-            continue
-        item = _item(entry.get("title", ""), entry["source"])
-        if item is None:
-            warnings.warn(f"{entry.get('title')}: its source {entry.get('source')!r} cannot be "
-                          "read again", stacklevel=3)
-        else:
-            items.append(item)
-    pieces = _read_items(items, cfg) if items else []
+    source is gone or changed since (another sha256) is left out, reported to ``on_skip``
+    (default: a warning)."""
+    items = [item for entry in entries
+             if (item := _item(entry.get("title", ""), entry.get("source") or "")) is not None]
+    pieces = _read_items(items, cfg, cache, workers, progress, on_skip).pieces if items else []
     sha = {e.get("title"): e.get("sha256") for e in entries}
     kept = []
     for piece in pieces:
         if sha.get(piece.title) and piece.sha256 != sha[piece.title]:
-            warnings.warn(f"{piece.title}: {piece.source} changed since it was memorized",
-                          stacklevel=3)
+            _skip(on_skip, piece.title, f"{piece.source} changed since it was memorized")
         else:
             kept.append(piece)
     return kept
 
 
-def _memorized_pieces(network: Network, cfg: Config, titles: Sequence[str] | None = None
-                      ) -> list[Piece]:
+def _memorized_pieces(network: Network, cfg: Config, titles: Sequence[str] | None = None,
+                      **read: Any) -> list[Piece]:
     """The pieces ``network`` memorized (those of ``titles``, default all), encoded with ``cfg``;
-    empty when they are not known."""
+    empty when they are not known. ``read``: how to read them again (see :func:`_read_back`)."""
     provenance = _provenance(network)
     if provenance is None:
         return []
@@ -224,20 +225,61 @@ def _memorized_pieces(network: Network, cfg: Config, titles: Sequence[str] | Non
     have = {t: provenance.pieces[t] for t in wanted if same_encoding and t in provenance.pieces}
     missing = [e for e in provenance.corpus if e.get("title") in set(wanted) - set(have)]
     if missing:
-        read = _read_back(missing, cfg)
+        read_again = _read_back(missing, cfg, **read)
         if same_encoding:
-            provenance.pieces.update((p.title, p) for p in read)
-        have.update((p.title, p) for p in read)
+            provenance.pieces.update((p.title, p) for p in read_again)
+        have.update((p.title, p) for p in read_again)
     return [have[t] for t in wanted if t in have]
+
+
+def memorized_pieces(network: Network, cfg: Config | None = None, *,
+                     titles: Sequence[str] | None = None, cache: bool | str | Path = True,
+                     workers: int | None = None, progress: bool = False,
+                     on_skip: Callable[[str, str], None] | None = None) -> list[Piece]:
+    """The pieces a network memorized, as :func:`memorize` or :func:`load` recorded them.
+
+    Pieces memorized in this session are at hand; the others are read again from the sources
+    the checkpoint lists (a MIDI file, a chorale of music21's corpus, a tune of an ABC file).
+    A source that is gone, cannot be read or changed since it was memorized (another sha256)
+    is left out and reported.
+
+    **Arguments:**
+
+    - `network`: a network made by :func:`memorize` or :func:`load`.
+    - `cfg`: the config whose ``encoding`` section encodes them (default: the network's; e.g.
+      the ``paper`` preset reads a chorale again as its melody).
+    - `titles`: only these (default: every title, in the network's order).
+    - `cache`, `workers`, `progress`, `on_skip`: how sources are read (see :func:`read_pieces`;
+      `on_skip` also hears of a source that changed since).
+
+    **Returns:** the pieces, in title order. Raises a one-line :class:`UserError` when none can
+    be had.
+    """
+    cfg = network.config if cfg is None else cfg
+    if cfg is None:
+        raise UserError("this network records no config (an empty network?): it memorized nothing")
+    pieces = _memorized_pieces(network, cfg, titles, cache=cache, workers=workers,
+                               progress=progress, on_skip=on_skip)
+    if pieces or (titles is not None and not titles):
+        return pieces
+    provenance = _provenance(network)
+    if provenance is None:
+        raise UserError("the pieces this network memorized are not known here (it was not made "
+                        "by jaxsnn_music.memorize or load): pass them explicitly")
+    if not any(e.get("source") for e in provenance.corpus):
+        raise UserError("this network records no sources of its pieces (saved without them): "
+                        "there is nothing to read again")
+    raise UserError("nothing usable: none of the pieces this network memorized could be read "
+                    "again (each was reported as skipped)")
 
 
 # -- corpus --------------------------------------------------------------------------------
 
 
 def read_pieces(source: Source, cfg: ConfigLike = None, overrides: Overrides = None, *,
-                limit: int | None = None, piano_midi: str | Path | None = None,
-                cache: bool | str | Path = True, workers: int | None = None,
-                progress: bool = False,
+                limit: int | None = None, exclude: Collection[str] = (),
+                piano_midi: str | Path | None = None, cache: bool | str | Path = True,
+                workers: int | None = None, progress: bool = False,
                 on_skip: Callable[[str, str], None] | None = None) -> list[Piece]:
     """Read a corpus into note events (:mod:`jaxsnn_music.corpus`), as :func:`memorize` does.
 
@@ -249,6 +291,8 @@ def read_pieces(source: Source, cfg: ConfigLike = None, overrides: Overrides = N
       or pieces already read (returned as they are).
     - `cfg`, `overrides`: the config whose ``encoding`` section is used (see :func:`memorize`).
     - `limit`: only the first `limit` pieces (in title order), cut before anything is parsed.
+    - `exclude`: titles to leave out before anything is parsed (e.g. ``network.titles``: the
+      pieces a network has not memorized).
     - `piano_midi`: the piano-midi.de folder, for the ``paper`` and ``piano-midi`` selections
       (default: ``$JAXSNN_MUSIC_PIANO_MIDI``, ``../shared/corpus/piano-midi``).
     - `cache`: use the parse cache (True: its default folder; a folder; False: none).
@@ -259,22 +303,43 @@ def read_pieces(source: Source, cfg: ConfigLike = None, overrides: Overrides = N
 
     **Returns:** the pieces, in title order.
     """
-    if isinstance(source, Piece):
-        return [source]
     if not isinstance(source, (str, Path)):
-        pieces = list(source)
+        pieces = [source] if isinstance(source, Piece) else list(source)
         if not all(isinstance(p, Piece) for p in pieces):
             raise TypeError("pieces must be Piece objects, or a selection name or a path")
+        excluded = set(exclude)
+        pieces = [p for p in pieces if p.title not in excluded]
         return pieces[:limit] if limit is not None else pieces
+    return read_corpus(source, cfg, overrides, limit=limit, exclude=exclude, piano_midi=piano_midi,
+                       cache=cache, workers=workers, progress=progress, on_skip=on_skip).pieces
+
+
+def read_corpus(source: str | Path, cfg: ConfigLike = None, overrides: Overrides = None, *,
+                limit: int | None = None, exclude: Collection[str] = (),
+                piano_midi: str | Path | None = None, cache: bool | str | Path = True,
+                workers: int | None = None, progress: bool = False,
+                on_skip: Callable[[str, str], None] | None = None) -> LoadReport:
+    """:func:`read_pieces` with what the reading found, for a report of the corpus (as
+    ``jaxsnn-music corpus stats`` prints it).
+
+    **Arguments:** as for :func:`read_pieces`; `source` is a selection name or a path.
+
+    **Returns:** a :class:`~jaxsnn_music.corpus.load.LoadReport`: ``pieces``; ``skipped``,
+    ``(title, reason)`` of every input left out; ``warnings``, ``(title, warning)`` of pieces
+    read with something dropped or odd; ``parsed`` and ``cached``, how many were parsed and
+    how many came from the parse cache; ``seconds``.
+    """
     from jaxsnn_music.corpus.sources import SELECTIONS, directory_items, selection_items
 
     if isinstance(source, str) and source in SELECTIONS:
         items = selection_items(source, piano_midi)
+    elif isinstance(source, str) and not Path(source).exists():
+        raise CorpusError(f"{source}: no such file or folder (a corpus is a MIDI file, a folder "
+                          f"of them, or one of {', '.join(SELECTIONS)})")
     else:
-        if not Path(source).exists():
-            raise CorpusError(f"{source}: no such file or folder (a corpus is a MIDI file, a folder "
-                              f"of them, or one of {', '.join(SELECTIONS)})")
         items = directory_items(source)
+    excluded = set(exclude)
+    items = [i for i in items if i.title not in excluded]
     if limit is not None:
         items = items[:limit]
     return _read_items(items, _config(cfg, overrides), cache, workers, progress, on_skip)
@@ -431,6 +496,17 @@ class Recalled:
         return write_recall(self.timed, path, self.config)
 
 
+def _checked_rate(cfg: Config, pacemaker_hz: float) -> float:
+    """``pacemaker_hz``, checked like ``recall.pacemaker_hz`` (a finite number in range)."""
+    key = "recall.pacemaker_hz"
+    try:
+        return extend_config(cfg, overrides={key: pacemaker_hz}).recall.pacemaker_hz
+    except ConfigError as exc:
+        if str(exc).startswith(f"{key} "):
+            raise ConfigError(f"pacemaker_hz{str(exc)[len(key):]}") from None
+        raise
+
+
 def recall(network: Network, title: str | int | Sequence[str | int], overrides: Overrides = None,
            *, pacemaker_hz: float | None = None, stored: Piece | Sequence[Piece] | None = None,
            spikes: bool | int = False, recaller: Recaller | None = None
@@ -446,7 +522,8 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
     - `overrides`: recall-time config values on top of ``network.config``, e.g.
       ``{"recall.sequential": "off"}``; keys that learning read are refused.
     - `pacemaker_hz`: the pacemaker's rate (default ``recall.pacemaker_hz``; twice
-      ``recall.reference_hz`` plays the piece twice as fast, with the same notes).
+      ``recall.reference_hz`` plays the piece twice as fast, with the same notes); checked
+      like ``recall.pacemaker_hz``.
     - `stored`: the piece(s) to score against (default: the ones the network memorized, when
       known).
     - `spikes`: also record every spike (:attr:`Recalled.raster`; one more simulation per
@@ -464,6 +541,7 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
     from jaxsnn_music.recall.scores import score_piece
 
     cfg = _recall_cfg(network, overrides)
+    rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else _checked_rate(cfg, pacemaker_hz)
     many = not isinstance(title, (str, numbers.Integral))
     titles = [network.titles[title_index(network, t)] for t in (title if many else [title])]
     if stored is None:
@@ -473,7 +551,6 @@ def recall(network: Network, title: str | int | Sequence[str | int], overrides: 
         by_title = {p.title: p for p in given}
         if not many and len(given) == 1:
             by_title[titles[0]] = given[0]
-    rate = cfg.recall.pacemaker_hz if pacemaker_hz is None else pacemaker_hz
     out = []
     for recalled in recall_titles(network, titles, cfg, recaller=recaller):
         piece = by_title.get(recalled.title)
@@ -607,7 +684,8 @@ PROTOCOLS = ("full", "paper", "capacity")
 def evaluate(network: Network, protocol: str = "full", overrides: Overrides = None, *,
              pieces: Source | None = None, held_out: Source | None = None,
              episodic: bool = True, out: str | Path | None = None,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[str], None] | None = None, cache: bool | str | Path = True,
+             on_skip: Callable[[str, str], None] | None = None) -> dict[str, Any]:
     """Score what a network remembers with one protocol of :mod:`jaxsnn_music.evaluate`.
 
     - ``full``: every memorized piece and track recalled from its title and scored (pitch,
@@ -633,6 +711,8 @@ def evaluate(network: Network, protocol: str = "full", overrides: Overrides = No
     - `episodic`: run the identification part of ``full``.
     - `out`: also write the result there (``<protocol>.json``, CSV tables, PNG figures).
     - `progress`: called with a line of text as the protocol goes on.
+    - `cache`, `on_skip`: how pieces are read, or read again from their sources (see
+      :func:`read_pieces`, :func:`memorized_pieces`).
 
     **Returns:** the protocol's result as a dict (e.g. ``result["tracks"]["pitch_weighted"]``
     for ``full``, ``result["summary"]["mean_pitch_accuracy"]`` for ``paper``); with `out`,
@@ -649,11 +729,9 @@ def evaluate(network: Network, protocol: str = "full", overrides: Overrides = No
         recall_section = {f"recall.{k}": v for k, v in cfg.to_dict()["recall"].items()}
         cfg = load_config("paper", overrides=recall_section)
     if pieces is None:
-        corpus = _memorized_pieces(network, cfg)
-        if not corpus:
-            raise UserError("the pieces this network memorized are not known here: pass pieces=")
+        corpus = memorized_pieces(network, cfg, cache=cache, on_skip=on_skip)
     else:
-        corpus = read_pieces(pieces, cfg)
+        corpus = read_pieces(pieces, cfg, cache=cache, on_skip=on_skip)
 
     if protocol == "paper":
         if len(corpus) < cfg.recall.paper_pieces:
@@ -668,11 +746,12 @@ def evaluate(network: Network, protocol: str = "full", overrides: Overrides = No
         return capacity_protocol(corpus, cfg, say)
     known = set(network.titles)
     memorized = [p for p in corpus if p.title in known]
-    held = [] if held_out is None else [p for p in read_pieces(held_out, cfg) if p.title not in known]
+    held = [] if held_out is None else read_pieces(held_out, cfg, exclude=known, cache=cache,
+                                                   on_skip=on_skip)
     if out is not None:
         return run_full(network, memorized, held, cfg, out, say, episodic)
     return full_protocol(network, memorized, held, cfg, say, episodic)
 
 
-__all__ = ["PROTOCOLS", "Recalled", "evaluate", "identify", "load", "memorize", "read_pieces",
-           "recall", "save"]
+__all__ = ["PROTOCOLS", "Recalled", "evaluate", "identify", "load", "memorize",
+           "memorized_pieces", "read_corpus", "read_pieces", "recall", "save"]

@@ -99,6 +99,45 @@ def test_read_pieces_takes_a_preset_a_file_and_a_folder(tmp_path, pieces):
     assert skipped == ["c"]
 
 
+def test_read_corpus_reports_what_it_found_and_leaves_out_titles(tmp_path):
+    from jaxsnn_music.api import read_corpus
+
+    make_midi(tmp_path / "a.mid", [[(0, 1, 60), (1, 2, 62)]])
+    make_midi(tmp_path / "b.mid", [[(0, 1, 64), (1, 3, 65)]])
+    (tmp_path / "c.mid").write_bytes(b"not midi")
+    skipped = []
+    report = read_corpus(tmp_path, on_skip=lambda t, r: skipped.append((t, r)))
+    assert [p.title for p in report.pieces] == ["a", "b"]
+    assert report.skipped == skipped == [("c", "not a MIDI file (no MThd header)")]
+    assert [p.title for p in jm.read_pieces(tmp_path, exclude={"a", "c"})] == ["b"]
+    assert [p.title for p in jm.read_pieces(report.pieces, exclude=["a"])] == ["b"]
+    with pytest.raises(CorpusError) as excinfo:  # a Path is a path, never a selection
+        jm.read_pieces(tmp_path / "none")
+    assert one_line(excinfo) == f"{tmp_path / 'none'}: no such folder"
+
+
+def test_memorized_pieces_are_read_again_from_a_checkpoint(network, pieces, tmp_path):
+    import dataclasses
+
+    from jaxsnn_music.api import memorized_pieces
+
+    def chords(pieces):
+        return [(p.title, [t.chords() for t in p.tracks]) for p in pieces]
+
+    assert chords(memorized_pieces(network)) == chords(pieces)  # at hand
+    loaded = jm.load(jm.save(tmp_path / "ckpt", network))
+    assert chords(memorized_pieces(loaded)) == chords(pieces)  # read again from music21
+    melody = memorized_pieces(loaded, jm.load_config("paper"), titles=[TITLE])
+    assert [p.title for p in melody] == [TITLE] and len(melody[0].tracks) == 1
+    with pytest.raises(UserError) as excinfo:
+        memorized_pieces(dataclasses.replace(network))  # made another way: not known
+    assert "not known here" in one_line(excinfo)
+    jm.save(tmp_path / "anonymous", dataclasses.replace(network))
+    with pytest.raises(UserError) as excinfo:
+        memorized_pieces(jm.load(tmp_path / "anonymous"))
+    assert "records no sources" in one_line(excinfo)
+
+
 def test_recall_scores_against_the_stored_piece_and_writes_midi(network, pieces, tmp_path):
     from jaxsnn_music.midi_io import read_piece
 
@@ -133,6 +172,11 @@ def test_recall_of_several_titles_and_at_recall_time_settings(network):
     with pytest.raises(UserError) as excinfo:
         jm.recall(network, "no-such-piece")
     assert "unknown title 'no-such-piece'" in one_line(excinfo)
+    for rate, message in [(float("nan"), "pacemaker_hz must be a finite number"),
+                          (0, "pacemaker_hz must be > 0.01, got 0")]:
+        with pytest.raises(ConfigError) as excinfo:  # checked as recall.pacemaker_hz is
+            jm.recall(network, TITLE, pacemaker_hz=rate)
+        assert one_line(excinfo).startswith(message)
 
 
 def test_identify_a_midi_file_a_note_list_and_an_unknown_fragment(network, pieces, tmp_path):
