@@ -176,3 +176,72 @@ def test_an_unreadable_checkpoint_file_is_one_line(checkpoint, tmp_path, monkeyp
                        "--out", tmp_path / "a.mid")
     assert code == 2 and err == (f"error: {checkpoint['ckpt']}: cannot read manifest.json "
                                  "(Permission denied)\n")
+
+
+@pytest.fixture(scope="module")
+def chorale_checkpoint(tmp_path_factory):
+    """Two Bach chorales memorized by the command line: their sources are music21's
+    chorales, not MIDI files."""
+    root = tmp_path_factory.mktemp("chorale-cli")
+    code, _, err = run("memorize", "--selection", "bach-chorales", "--limit", 2, "--out",
+                       root / "ckpt", "--quiet")
+    assert code == 0, err
+    make_midi(root / "held" / "other.mid", [scale([61, 66, 63, 68, 70, 58, 61, 66])])
+    return root
+
+
+def test_a_chorale_checkpoint_is_scored(chorale_checkpoint, tmp_path):
+    """recall read every source as a MIDI file, so a chorale was never scored; evaluate
+    skipped every chorale and stopped with 'nothing usable'."""
+    ckpt = chorale_checkpoint / "ckpt"
+    code, out, err = run("recall", "--checkpoint", ckpt, "--title", "r001-bwv269",
+                         "--out", tmp_path / "r001.mid", *SETTINGS)
+    assert code == 0 and err == "", err
+    lines = out.splitlines()
+    assert lines[0].startswith("recalled bach-chorales/r001-bwv269: ")
+    assert [line.split(":")[0] for line in lines[1:]] == [f"track {k}" for k in range(4)]
+    assert all("pitch 100.0%, duration 100.0%, onset 100.0%" in line for line in lines[1:])
+    # The command is the API's recall: the same file from a notebook.
+    import jaxsnn_music as jm
+
+    recalled = jm.recall(jm.load(ckpt), "r001-bwv269", SETTINGS[1::2])
+    assert recalled.write_midi(tmp_path / "api.mid").read_bytes() == (tmp_path / "r001.mid").read_bytes()
+    code, out, err = run("evaluate", "--checkpoint", ckpt, "--out", tmp_path / "full", "--quiet",
+                         "--held-out", chorale_checkpoint / "held", *SETTINGS,
+                         "--set", "recall.fragment_lengths=4", "--set", "recall.fragments_per_length=1")
+    assert code == 0, err
+    assert out.startswith("full protocol: 8 tracks") and "pitch 100.00%" in out
+
+
+@pytest.fixture()
+def own_checkpoint(tmp_path):
+    """Two tunes memorized (through the API) from MIDI files this test may delete or change."""
+    import jaxsnn_music as jm
+
+    for title, pitches in [("tune_a", [60, 62, 64, 65, 67, 69]), ("tune_b", [55, 57, 59, 60, 59, 57])]:
+        make_midi(tmp_path / "corpus" / f"{title}.mid", [scale(pitches)])
+    jm.save(tmp_path / "ckpt", jm.memorize(tmp_path / "corpus", overrides=SETTINGS[1::2]))
+    return tmp_path
+
+
+def test_a_source_gone_or_changed_is_one_line_and_not_scored(own_checkpoint, tmp_path):
+    ckpt, source = own_checkpoint / "ckpt", own_checkpoint / "corpus" / "tune_a.mid"
+    source.unlink()
+    code, out, err = run("recall", "--checkpoint", ckpt, "--title", "tune_a", "--out", tmp_path / "a.mid")
+    assert code == 0 and out.startswith("recalled tune_a: 6 events in 1 track(s)")
+    assert "track 0" not in out
+    assert err.splitlines() == [
+        "warning: skipped tune_a: cannot read file (no such file)",
+        "(the memorized piece cannot be read again: written at 120 qpm, 480 ticks per beat, "
+        "no scores)"]
+    # Another file in its place: the recall is not scored against it.
+    make_midi(source, [scale([60, 62, 64, 65, 67, 70])])
+    code, out, err = run("recall", "--checkpoint", ckpt, "--title", "tune_a", "--out", tmp_path / "a.mid")
+    assert code == 0 and "track 0" not in out
+    assert err.splitlines()[0] == f"warning: skipped tune_a: {source} changed since it was memorized"
+    # evaluate goes on with the others, names the one left out and exits with 1.
+    code, out, err = run("evaluate", "--checkpoint", ckpt, "--out", tmp_path / "full", "--quiet",
+                         "--held-out", own_checkpoint / "corpus", "--set", "recall.fragment_lengths=4",
+                         "--set", "recall.fragments_per_length=1")
+    assert code == 1 and out.startswith("full protocol: 1 tracks"), err
+    assert err.splitlines() == [f"skipped tune_a: {source} changed since it was memorized"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from jaxsnn_music.cli.options import (FiniteFloat, config_options, corpus_options, quiet_option,
-                                      read_corpus, user_errors)
+from jaxsnn_music.cli.options import (FiniteFloat, config_options, corpus_options, corpus_source,
+                                      quiet_option, read_corpus, user_errors)
 from jaxsnn_music.config import load_config
 
 
@@ -36,8 +36,8 @@ def stats(path, selection, piano_midi, cache_dir, no_cache, workers, quiet,
     from jaxsnn_music.corpus.stats import corpus_stats, format_table, piece_stats
 
     cfg = load_config(preset, config_path, list(overrides))
-    report = read_corpus(cfg, path, selection, piano_midi, cache_dir=cache_dir, no_cache=no_cache,
-                         workers=workers, quiet=quiet)
+    report = read_corpus(corpus_source(path, selection), cfg, piano_midi=piano_midi,
+                         cache_dir=cache_dir, no_cache=no_cache, workers=workers, quiet=quiet)
     summary = corpus_stats(report)
     if as_json:
         click.echo(json.dumps({"preset": cfg.preset, "summary": summary,

@@ -1,17 +1,22 @@
 """``jaxsnn-music evaluate``: score what a checkpoint remembers.
 
-A thin shell around the protocols of :mod:`jaxsnn_music.evaluate` (``paper``,
-``full``, ``capacity``): it restores the checkpoint, re-reads the memorized
-pieces from the sources its manifest lists and prints each protocol's headline.
+A thin shell around :func:`jaxsnn_music.api.evaluate` (the protocols ``paper``,
+``full`` and ``capacity`` of :mod:`jaxsnn_music.evaluate`), which reads the
+memorized pieces again from the sources the checkpoint lists; the command finds
+the held-out pieces of ``full`` and prints each protocol's headline.
 """
 
 from __future__ import annotations
 
 import click
 
+from pathlib import Path
+
+from jaxsnn_music import api
 from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, checkpoint_set_option,
-                                      memorized_items, output_folder, piano_midi_option, quiet_option,
-                                      read_corpus, restore_checkpoint, selection_option, user_errors)
+                                      load_network, output_folder, parse_cache, piano_midi_option,
+                                      quiet_option, read_corpus, report_skip, selection_option,
+                                      user_errors)
 
 
 @click.command("evaluate")
@@ -45,44 +50,32 @@ def evaluate(checkpoint, protocol, out, held_out, selection, piano_midi, cache_d
     capacity: title-cued accuracy against the number of stored pieces (nested random
            subsets of the checkpoint's corpus, recall.capacity_sizes, memorized afresh
            with the checkpoint's config)."""
-    from jaxsnn_music.config import load_config
-    from jaxsnn_music.corpus.sources import resolve_items
     from jaxsnn_music.errors import UserError
-    from jaxsnn_music.evaluate import run_capacity, run_full, run_paper
 
-    network, cfg, manifest = restore_checkpoint(checkpoint, overrides)
+    network, cfg = load_network(checkpoint, overrides)
     output_folder(out)
     say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
-    items = memorized_items(manifest)
-
-    def pieces(items, cfg):
-        return read_corpus(cfg, items=items, cache_dir=cache_dir, quiet=quiet).pieces
-
+    held = None
+    if protocol == "full":
+        try:
+            held = read_corpus(Path(held_out) if held_out else selection or "piano-midi", cfg,
+                               exclude=network.titles, piano_midi=piano_midi, cache_dir=cache_dir,
+                               quiet=quiet).pieces
+        except UserError as exc:  # no held-out corpus on this machine: evaluate without it
+            say(f"no held-out pieces ({exc})")
+    result = api.evaluate(network, protocol, overrides, held_out=held, out=out, progress=say,
+                          cache=parse_cache(cache_dir), on_skip=report_skip)
     if protocol == "paper":
-        recall_section = {f"recall.{k}": v for k, v in cfg.to_dict()["recall"].items()}
-        paper_cfg = load_config("paper", overrides=recall_section)
-        result = run_paper(pieces(items, paper_cfg), paper_cfg, out, say)
         s = result["summary"]
         click.echo(f"paper protocol: {s['runs']} recalls, mean pitch accuracy "
                    f"{s['mean_pitch_accuracy']:.2%} ({s['perfect_runs']} at 100 %, "
                    f"{s['distinct_titles']} distinct titles); authors: 99.9 %, 48 at 100 % -> {out}")
         return
     if protocol == "capacity":
-        result = run_capacity(pieces(items, cfg), cfg, out, say)
         for row in result["sizes"]:
             click.echo(f"{row['pieces']:>5} pieces: pitch {row['pitch_weighted']:.2%}, duration "
                        f"{row['duration_weighted']:.2%}, largest weight {row['max_weight']:.0f}")
         return
-    known = set(network.titles)
-    memorized = [p for p in pieces(items, cfg) if p.title in known]
-    try:
-        others = resolve_items(held_out, None if held_out else (selection or "piano-midi"),
-                               piano_midi)
-        held = pieces([i for i in others if i.title not in known], cfg)
-    except UserError as exc:  # no held-out corpus on this machine: evaluate without it
-        say(f"no held-out pieces ({exc})")
-        held = []
-    result = run_full(network, memorized, held, cfg, out, say)
     t = result["tracks"]
     click.echo(f"full protocol: {t['tracks']} tracks, {t['events']:,} events: pitch "
                f"{t['pitch_weighted']:.2%}, duration {t['duration_weighted']:.2%}, onset "

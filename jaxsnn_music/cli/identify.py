@@ -1,7 +1,7 @@
 """``jaxsnn-music identify``: which memorized piece a fragment comes from (episodic recall).
 
-A thin shell around :func:`jaxsnn_music.recall.episodic.identify`; the fragment
-is a track of a MIDI file or a note list typed on the command line.
+A thin shell around :func:`jaxsnn_music.api.identify`; the fragment is a track of
+a MIDI file or a note list typed on the command line (:func:`parse_notes`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import json
 
 import click
 
-from jaxsnn_music.cli.options import (checkpoint_option, checkpoint_set_option, restore_checkpoint,
+from jaxsnn_music import api
+from jaxsnn_music.cli.options import (checkpoint_option, checkpoint_set_option, load_network,
                                       user_errors)
 
 IDENTIFY_JSON = """\b
@@ -74,15 +75,12 @@ def identify(checkpoint, fragment, notes, track, as_json, overrides):
     A fragment that no memorized piece holds is reported as unknown, not forced onto a
     title (see recall.min_support and recall.min_score)."""
     from jaxsnn_music.errors import UserError
-    from jaxsnn_music.recall.episodic import Fragment
-    from jaxsnn_music.recall.episodic import identify as run_identify
 
     if (fragment is None) == (notes is None):
         raise UserError("give either --fragment FILE.mid or --notes \"60 62 64\"")
-    network, cfg, _ = restore_checkpoint(checkpoint, overrides)
-    frag = (Fragment.from_midi(fragment, cfg, track) if fragment is not None
-            else Fragment.from_notes(parse_notes(notes)))
-    result = run_identify(network, frag, cfg)
+    network, _ = load_network(checkpoint, overrides)
+    result = api.identify(network, fragment if fragment is not None else parse_notes(notes),
+                          overrides, track=track)
     data = result.to_json()
     if as_json:
         click.echo(json.dumps(data, indent=1))

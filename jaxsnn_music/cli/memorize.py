@@ -1,8 +1,10 @@
 """``jaxsnn-music memorize``: a corpus in, a checkpoint out (resumable).
 
-A thin shell around :func:`jaxsnn_music.resumable.memorize_corpus`: it loads the
-corpus (with the parse cache), shows a progress bar over pieces and chunks, and
-closes with a summary of the network.
+A thin shell around what :func:`jaxsnn_music.api.memorize` does with ``out=``: it
+reads the corpus with :func:`jaxsnn_music.api.read_corpus` (with the parse cache) and
+memorizes it with :func:`jaxsnn_music.resumable.memorize_corpus` directly, whose
+report (resumed or fresh, learn and save times) the closing summary shows, with a
+progress bar over pieces and chunks.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import click
 
 from jaxsnn_music.cli.options import (config_options, corpus_options, corpus_path_option,
-                                      read_corpus, user_errors)
+                                      corpus_source, read_corpus, user_errors)
 
 
 def _size(n_bytes: int) -> str:
@@ -53,8 +55,9 @@ def memorize(corpus_dir, limit, out, restart, selection, piano_midi, cache_dir, 
     from jaxsnn_music.resumable import memorize_corpus, network_counts
 
     cfg = load_config(preset, config_path, list(overrides))
-    loaded = read_corpus(cfg, corpus_dir, selection, piano_midi, limit=limit, cache_dir=cache_dir,
-                         no_cache=no_cache, workers=workers, quiet=quiet)
+    loaded = read_corpus(corpus_source(corpus_dir, selection), cfg, limit=limit,
+                         piano_midi=piano_midi, cache_dir=cache_dir, no_cache=no_cache,
+                         workers=workers, quiet=quiet)
     bar = tqdm(total=len(loaded.pieces), desc="memorizing", unit="piece", disable=quiet)
 
     def on_progress(done, chunks_done, chunks):

@@ -1,9 +1,11 @@
-"""What the commands of ``jaxsnn-music`` share: options, one-line errors, corpus loading
-and checkpoint restoring.
+"""What the commands of ``jaxsnn-music`` share: options, one-line errors and warnings,
+and the command-line face of the API's corpus reading and checkpoint loading.
 
 Every command module imports this one and the library, never another command
-module. Heavy modules (JAX, orbax, the network) are imported inside the helpers
-that need them, so that ``jaxsnn-music --help`` stays fast.
+module; the work itself is done by the Python API (:mod:`jaxsnn_music.api`), so a
+command and a notebook go through the same code. Heavy modules (JAX, orbax, the
+network) are imported inside the functions that need them, so that ``jaxsnn-music
+--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import functools
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
+from jaxsnn_music import api
 from jaxsnn_music.config import PRESETS
-from jaxsnn_music.corpus.sources import SELECTIONS
+from jaxsnn_music.corpus.sources import SELECTIONS, printable
 from jaxsnn_music.errors import UserError
 
 
@@ -27,14 +31,21 @@ stderr, the rest done); nothing done (a user error, or nothing usable), one line
 _SKIPPED = "jaxsnn_music.skipped"
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {printable(' '.join(str(message).split()))}", err=True)
+
+
 def user_errors(f):
     """Turn a UserError, or an OSError (a disk that is full, a folder that cannot be
     written), into one line on stderr and its exit code; exit with 1 when the command
-    finished but skipped some of its input (:func:`read_corpus`)."""
+    finished but skipped some of its input (:func:`report_skip`). A warning (e.g. the
+    API's, of a source that cannot be read again) is one line on stderr too."""
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
-            result = f(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                result = f(*args, **kwargs)
         except UserError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -50,8 +61,6 @@ def user_errors(f):
 
 def os_error(exc: OSError) -> str:
     """An OSError in one line: the file, then what went wrong."""
-    from jaxsnn_music.corpus.sources import printable
-
     what = exc.strerror or str(exc) or type(exc).__name__
     where = [printable(str(name)) for name in (exc.filename, exc.filename2) if name is not None]
     return f"{' -> '.join(where)}: {what}" if where else what
@@ -141,71 +150,84 @@ def corpus_options(f):
 
 # --- corpus and checkpoint ---
 
-def read_corpus(cfg, path=None, selection=None, piano_midi=None, *, items=None, limit=None,
-                cache_dir=None, no_cache=False, workers=None, quiet=False):
-    """Load a corpus for a command, reporting every file left out in one line on stderr.
+def corpus_source(path=None, selection=None):
+    """What ``--corpus PATH`` / ``--selection NAME`` name, as :func:`jaxsnn_music.api.read_pieces`
+    takes it (the embedded default corpus if neither)."""
+    from jaxsnn_music.corpus.sources import DEFAULT_SELECTION
+    from jaxsnn_music.errors import CorpusError
+
+    if path is not None and selection is not None:
+        raise CorpusError("give either a corpus path or --selection, not both")
+    return Path(path) if path is not None else selection or DEFAULT_SELECTION
+
+
+def parse_cache(cache_dir=None, no_cache=False):
+    """``--cache-dir`` / ``--no-cache`` as the API's ``cache`` argument."""
+    return False if no_cache else cache_dir or True
+
+
+def report_skip(title: str, reason: str) -> None:
+    """An input left out, in one line on stderr; the command exits with 1 once it is done
+    (:func:`user_errors`). The ``on_skip`` of every API call a command makes."""
+    click.echo(f"skipped {printable(title)}: {printable(reason)}", err=True)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta[_SKIPPED] = context.meta.get(_SKIPPED, 0) + 1
+
+
+def read_corpus(source, cfg, *, limit=None, exclude=(), piano_midi=None, cache_dir=None,
+                no_cache=False, workers=None, quiet=False):
+    """:func:`jaxsnn_music.api.read_corpus` for a command: every input left out is named on
+    stderr with its reason (:func:`report_skip`), and so are the first warnings.
 
     **Arguments:**
 
+    - `source`: a selection name or a path (see :func:`corpus_source`).
     - `cfg`: the config (its encoding section, and the network's limits: a piece the
       network cannot hold is skipped like a bad file).
-    - `path`, `selection`, `piano_midi`: the corpus, as for
-      :func:`jaxsnn_music.corpus.sources.resolve_items`; or
-    - `items`: the corpus items themselves (e.g. :func:`memorized_items`).
-    - `limit`: only the first `limit` items, cut before parsing so a small run reads little.
+    - `limit`, `exclude`, `piano_midi`: which pieces (as for the API).
     - `cache_dir`, `no_cache`: the parse cache (default folder; none at all).
     - `workers`: parser processes (None: one per core).
     - `quiet`: no progress bar.
 
-    **Returns:** the :class:`~jaxsnn_music.corpus.load.LoadReport`. When any item was
-    skipped the command exits with status 1 once it is done (:func:`user_errors`); when
-    nothing could be loaded it stops here, with status 2.
+    **Returns:** the :class:`~jaxsnn_music.corpus.load.LoadReport`. When any input was
+    skipped the command exits with status 1 once it is done; when nothing could be read it
+    stops here, with status 2.
     """
-    from jaxsnn_music.corpus.cache import ParseCache
-    from jaxsnn_music.corpus.load import load_corpus, network_limits
-    from jaxsnn_music.corpus.sources import printable, resolve_items
     from jaxsnn_music.errors import CorpusError
 
-    if items is None:
-        items = resolve_items(path, selection, piano_midi)
-    if limit is not None:
-        items = items[:limit]
-    cache = None if no_cache else ParseCache(cache_dir)
-    report = load_corpus(items, cfg.encoding, cache=cache, workers=workers, progress=not quiet,
-                         limits=network_limits(cfg))
-    if cache is not None and cache.write_error:
-        click.echo(f"warning: {cache.write_error}; parsing without it", err=True)
-    for title, reason in report.skipped:
-        click.echo(f"skipped {printable(title)}: {printable(reason)}", err=True)
+    report = api.read_corpus(source, cfg, limit=limit, exclude=exclude, piano_midi=piano_midi,
+                             cache=parse_cache(cache_dir, no_cache), workers=workers,
+                             progress=not quiet, on_skip=report_skip)
     for title, warning in report.warnings[:_SHOWN_WARNINGS]:
         click.echo(f"warning: {printable(title)}: {printable(warning)}", err=True)
     if len(report.warnings) > _SHOWN_WARNINGS:
         click.echo(f"warning: {len(report.warnings) - _SHOWN_WARNINGS:,} more warnings "
                    "(`corpus stats --json` lists them all)", err=True)
-    if report.skipped:
-        context = click.get_current_context(silent=True)
-        if context is not None:
-            context.meta[_SKIPPED] = context.meta.get(_SKIPPED, 0) + len(report.skipped)
-    if items and not report.pieces:
-        raise CorpusError(f"nothing usable: all {len(items):,} inputs were skipped (see above)"
-                          if len(items) > 1 else "nothing usable: the one input was skipped")
+    if report.skipped and not report.pieces:
+        n = len(report.skipped)
+        raise CorpusError(f"nothing usable: all {n:,} inputs were skipped (see above)"
+                          if n > 1 else "nothing usable: the one input was skipped")
     return report
 
 
-def restore_checkpoint(checkpoint: str, overrides=(), config_path=None):
-    """The checkpoint's network, its config with the user's YAML and ``--set`` values on top,
-    and its manifest.
+def load_network(checkpoint, overrides=(), config_path=None):
+    """The checkpoint's network (:func:`jaxsnn_music.api.load`) and the config a command
+    runs it with: the network's, with the user's YAML and ``--set`` values on top.
 
-    The keys that learning read are fixed (:func:`~jaxsnn_music.config.recall_config`): a
-    ``--set network.n_delays=...`` at recall is refused in one line, not silently used.
+    The values are checked here, before any output is made: the keys that learning read
+    are fixed (:func:`~jaxsnn_music.config.recall_config`, as the API's recall-time
+    ``overrides``), so a ``--set network.n_delays=...`` is refused in one line.
+
+    **Returns:** ``(network, cfg)``.
     """
-    from jaxsnn_music.checkpoint import restore
     from jaxsnn_music.config import recall_config
 
-    network, cfg, manifest = restore(checkpoint)
+    network = api.load(checkpoint)
+    cfg = network.config
     if config_path is not None or overrides:
         cfg = recall_config(cfg, config_path, list(overrides))
-    return network, cfg, manifest
+    return network, cfg
 
 
 def _make_folder(folder: Path, out: Path) -> None:
@@ -247,21 +269,3 @@ def output_folder(path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: cannot write in this folder (permission denied)")
     return path
-
-
-def manifest_sources(manifest: dict) -> dict[str, str]:
-    """Title -> source file of every piece a checkpoint's manifest lists."""
-    return {entry.get("title"): entry.get("source") for entry in manifest.get("corpus", [])
-            if isinstance(entry, dict)}
-
-
-def memorized_items(manifest: dict):
-    """The corpus items of the memorized pieces, read back from their source files."""
-    from jaxsnn_music.corpus.sources import CorpusItem
-    from jaxsnn_music.errors import CheckpointError
-
-    items = [CorpusItem(title, "midi", source) for title, source in manifest_sources(manifest).items()
-             if title and source]
-    if not items:
-        raise CheckpointError("the checkpoint's manifest lists no corpus sources to score against")
-    return items

@@ -4,15 +4,20 @@ memorize (checkpoint) -> recall one piece by its title to MIDI -> identify a
 fragment of another piece -> recall and score every memorized piece. It is the
 README's quick start on the embedded Bach chorales, and the quickest way to see
 the whole data path work on any corpus.
+
+The steps are the Python API's (:func:`jaxsnn_music.api.read_corpus`,
+:func:`~jaxsnn_music.api.recall`, :func:`~jaxsnn_music.api.identify`); the network
+is memorized by :func:`jaxsnn_music.resumable.memorize_corpus`, as
+``api.memorize(..., out=...)`` does, for the learning time its report holds.
 """
 
 from __future__ import annotations
 
-
 import click
 
-from jaxsnn_music.cli.options import (config_options, output_folder, quiet_option, read_corpus,
-                                      selection_option, user_errors)
+from jaxsnn_music import api
+from jaxsnn_music.cli.options import (config_options, corpus_source, output_folder, quiet_option,
+                                      read_corpus, selection_option, user_errors)
 from jaxsnn_music.config import load_config
 
 
@@ -35,14 +40,14 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
     import json
     import time
 
-    from jaxsnn_music.evaluate import recall_scores
-    from jaxsnn_music.recall import Fragment, identify, recall_title, summarize, time_piece, write_recall
+    from jaxsnn_music.recall.episodic import Fragment
+    from jaxsnn_music.recall.scores import summarize
     from jaxsnn_music.resumable import memorize_corpus
 
     t0 = time.perf_counter()
     cfg = load_config(preset, config_path, list(overrides))
     out = output_folder(out)
-    pieces = read_corpus(cfg, corpus, selection, limit=limit, quiet=quiet).pieces
+    pieces = read_corpus(corpus_source(corpus, selection), cfg, limit=limit, quiet=quiet).pieces
     memorized = memorize_corpus(pieces, cfg, out / "network")
     network = memorized.network
     events = sum(p.n_events for p in pieces)
@@ -50,22 +55,21 @@ def run(corpus, selection, limit, out, preset, config_path, overrides, fragment_
                f"{memorized.learn_seconds:.1f} s -> {out / 'network'}")
 
     first = pieces[0]
-    recalled = recall_title(network, first.title, cfg)
-    timed = time_piece(recalled, cfg, cfg.recall.pacemaker_hz, resolution=first.resolution,
-                       tempo=first.tempo)
-    midi = write_recall(timed, out / "recalled.mid", cfg)
+    recalled = api.recall(network, first.title, stored=first)
+    midi = recalled.write_midi(out / "recalled.mid")
     click.echo(f"2. recalled {first.title!r} from its title: {recalled.n_events} events -> {midi}")
 
     other = pieces[len(pieces) // 2]
     track = other.tracks[0]
     start = max(0, min(track.n_events - fragment_length, track.n_events // 3))
     frag = Fragment.from_track(track, start, fragment_length)
-    found = identify(network, frag, cfg)
+    found = api.identify(network, frag)
     verdict = "unknown" if found.unknown else f"{found.title} (score {found.best.score:.2f})"
     click.echo(f"3. identified a {frag.n_events}-event fragment of {other.title!r} "
                f"(event {start}): {verdict}")
 
-    summary = summarize(recall_scores(network, pieces, cfg))
+    every = api.recall(network, list(network.titles), stored=pieces)
+    summary = summarize([s for r in every for s in r.scores])
     (out / "scores.json").write_text(json.dumps(summary, indent=1))
     click.echo(f"4. title recall of all {len(pieces)} pieces, {summary['tracks']} tracks, "
                f"{summary['events']:,} events: pitch {summary['pitch_weighted']:.1%}, "

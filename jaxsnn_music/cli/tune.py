@@ -1,9 +1,10 @@
 """``jaxsnn-music tune``: tune a memorized network's thresholds and delays (resumable).
 
-A thin shell around :func:`jaxsnn_music.tune.tune`: it restores the checkpoint,
-re-reads the memorized pieces from the sources its manifest lists, runs (or
-resumes) the optax run into ``--out`` and prints the held-out scores of the
-paper's parameters and the tuned ones, side by side, from the plain simulator.
+A thin shell around :func:`jaxsnn_music.tune.tune`: it loads the checkpoint
+(:func:`jaxsnn_music.api.load`), reads the memorized pieces again from the sources
+it lists (:func:`jaxsnn_music.api.memorized_pieces`), runs (or resumes) the optax
+run into ``--out`` and prints the held-out scores of the paper's parameters and the
+tuned ones, side by side, from the plain simulator.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, memorized_items,
-                                      output_folder, quiet_option, read_corpus, restore_checkpoint,
+from jaxsnn_music import api
+from jaxsnn_music.cli.options import (cache_dir_option, checkpoint_option, load_network,
+                                      output_folder, parse_cache, quiet_option, report_skip,
                                       set_option, user_errors)
 
 
@@ -36,10 +38,10 @@ def tune(checkpoint, config_path, overrides, out, restart, cache_dir, quiet):
     checkpoints of the parameters to OUT/state (an interrupted run resumes)."""
     from jaxsnn_music.tune import tune as run
 
-    network, cfg, manifest = restore_checkpoint(checkpoint, overrides, config_path)
+    network, cfg = load_network(checkpoint, overrides, config_path)
     output_folder(out)
-    pieces = read_corpus(cfg, items=memorized_items(manifest), cache_dir=cache_dir,
-                         quiet=quiet).pieces
+    pieces = api.memorized_pieces(network, cfg, cache=parse_cache(cache_dir), progress=not quiet,
+                                  on_skip=report_skip)
     say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
     result = run(network, pieces, cfg, out, source_checkpoint=str(Path(checkpoint).resolve()),
                  restart=restart, progress=say)
