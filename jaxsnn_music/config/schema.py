@@ -129,6 +129,11 @@ class NetworkConfig(Section, key="network", learned=True):
     Brian2); ``ignore`` counts it in neither direction. It decides the arrival
     variant: teacher-forced neurons all fire in the same phase of their window,
     so with ``ignore`` every arrival-timed weight cancels to ~0 (a_plus = a_minus)."""
+    context_weight: float = spec(0.0, "[0, 1000000]")
+    """Heterosynaptic normalization (0: off, the paper): the potentiation a neuron gets while one
+    event is learned is scaled to sum to this, shared among the presynaptic neurons of the
+    context in proportion to their STDP changes; a neuron fully predicted by its stored context
+    then gets the same drive whatever the context's size, and a partly predicted one less."""
     w_max: float = spec(math.inf, "[-1000000, 1000000]", also=math.inf)
     """Upper bound of sequential weights (inf = unbounded, the paper); must be > w_min."""
     w_min: float = spec(-math.inf, "[-1000000, 1000000]", also=-math.inf)

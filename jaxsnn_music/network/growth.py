@@ -61,9 +61,11 @@ def _title_inputs(raster: np.ndarray, seg: Segments) -> tuple[np.ndarray, np.nda
 
 
 def _extract(seg: Segments, ids: np.ndarray, rec, record_spikes: bool, n_delays: int,
-             cross: bool, out: dict) -> None:
+             cross: bool, context_weight: float, out: dict) -> None:
     """Pull the weight changes, goal links (and spikes) of a batch out of its records.
-    ``ids``: ``[segments, windows, slots]`` neurons of every slot (chord slots, then duration)."""
+    ``ids``: ``[segments, windows, slots]`` neurons of every slot (chord slots, then duration).
+    With ``context_weight`` the potentiation a neuron gets while one event is learned is
+    scaled to sum to it (see :func:`normalize_context`)."""
     dw, goal = np.asarray(rec.dw), np.asarray(rec.goal)
     windows, slots = ids.shape[1:]
     subnet = np.asarray(subnet_of_slots(slots - 1))
@@ -73,9 +75,12 @@ def _extract(seg: Segments, ids: np.ndarray, rec, record_spikes: bool, n_delays:
     valid = (seg.record[:, :, None, None, None] & (pre_ids[..., :, None] >= 0)
              & (ids[:, :, None, None, :] >= 0) & pair)
     b, w, d, i, j = np.nonzero(valid)
+    weight = dw[b, w, d, i, j]
+    if context_weight:
+        weight = normalize_context(weight, (b * windows + w) * slots + j, context_weight)
     out["changes"].append(dict(layer=seg.layer[b], post_col=seg.column[b, w], delay=d + 1,
                                pre_subnet=subnet[i], pre=pre_ids[b, w, d, i],
-                               post_subnet=subnet[j], post=ids[b, w, j], weight=dw[b, w, d, i, j]))
+                               post_subnet=subnet[j], post=ids[b, w, j], weight=weight))
     b, w, m = np.nonzero(seg.record[:, :, None] & goal & (ids >= 0))
     out["links"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=subnet[m],
                              column=seg.column[b, w], neuron=ids[b, w, m]))
@@ -84,6 +89,20 @@ def _extract(seg: Segments, ids: np.ndarray, rec, record_spikes: bool, n_delays:
         b, w, t, m = np.nonzero(seg.record[:, :, None, None] & raster & (ids >= 0)[:, :, None, :])
         out["spikes"].append(dict(title=seg.title[b], layer=seg.layer[b], subnet=subnet[m],
                                   column=seg.column[b, w], neuron=ids[b, w, m], step=t))
+
+
+def normalize_context(weight: np.ndarray, post: np.ndarray, total: float) -> np.ndarray:
+    """Heterosynaptic normalization of one event's changes: the changes into each postsynaptic
+    neuron (``post`` names it) are scaled so that their sum is ``total`` (where it is
+    positive), keeping their proportions. So a stored context drives its cell with the same
+    total weight however many neurons it has (a chord, a melody note, the start of a track),
+    and a neuron reached by only part of a context gets that part: the share of the context
+    it stood for is what a weight encodes (and, with emission timing, how long ago its
+    presynaptic spikes were)."""
+    _, group = np.unique(post, return_inverse=True)
+    sums = np.bincount(group, weights=weight.astype(np.float64))
+    scale = np.where(sums > 0, total / np.where(sums > 0, sums, 1.0), 1.0)
+    return (weight * scale[group]).astype(np.float32)
 
 
 def _concat(parts: list[dict[str, np.ndarray]], names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -129,7 +148,8 @@ def learn(pieces: Sequence[Piece], cfg: Config | NetworkConfig, first_title: int
                 inputs = jax.device_put(inputs, sharding)
             record = learn_batch(learner, *inputs)
             ids = np.concatenate([seg.pitch, seg.duration], axis=2)
-            _extract(seg, ids, record, record_spikes, ncfg.n_delays, ncfg.cross_subnet, out)
+            _extract(seg, ids, record, record_spikes, ncfg.n_delays, ncfg.cross_subnet,
+                     ncfg.context_weight, out)
     return Learned(
         changes=_concat(out["changes"], (*SYNAPSE_FIELDS, "weight")),
         links=_concat(out["links"], LINK_FIELDS),
