@@ -48,7 +48,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jaxsnn_music.config import PRESETS, Config, extend_config, learned_keys, load_config, recall_config
+from jaxsnn_music.config import (PRESETS, Config, extend_config, load_config, recall_config,
+                                 same_learning)
 from jaxsnn_music.errors import ConfigError, CorpusError, UserError
 from jaxsnn_music.events import Piece
 
@@ -110,17 +111,6 @@ def _recall_cfg(network: Network, overrides: Overrides = None) -> Config:
                         "jaxsnn_music.memorize, or load it with jaxsnn_music.load")
     values = _overrides(overrides)
     return recall_config(network.config, overrides=values) if values else network.config
-
-
-def _same_learning(stored: Config, cfg: Config) -> None:
-    for key in learned_keys():
-        section, name = key.split(".")
-        if section == "memorize":
-            continue
-        old, new = getattr(getattr(stored, section), name), getattr(getattr(cfg, section), name)
-        if old != new:
-            raise ConfigError(f"{key} is {old!r} in this network and {new!r} here: a network "
-                              "grows with the config it was memorized with")
 
 
 # -- what a network memorized ------------------------------------------------------------
@@ -385,7 +375,7 @@ def memorize(pieces_or_path: Source, cfg: ConfigLike = None, overrides: Override
     else:
         config = _config(cfg, overrides)
     if network is not None and network.config is not None:
-        _same_learning(network.config, config)
+        same_learning(network.config, config)
     pieces = read_pieces(pieces_or_path, config, limit=limit, piano_midi=piano_midi, cache=cache,
                          workers=workers, progress=progress, on_skip=on_skip)
     if not pieces:

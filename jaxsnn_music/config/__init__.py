@@ -19,9 +19,11 @@ from jaxsnn_music.config.checks import Interval, Section, spec
 from jaxsnn_music.config.loading import (
     PRESETS,
     extend_config,
+    learned_difference,
     load_config,
     parse_assignment,
     recall_config,
+    same_learning,
 )
 from jaxsnn_music.config.schema import (
     SECTIONS,
@@ -36,4 +38,5 @@ from jaxsnn_music.config.schema import (
 
 __all__ = ["PRESETS", "SECTIONS", "Config", "EncodingConfig", "Interval", "MemorizeConfig",
            "NetworkConfig", "RecallConfig", "Section", "TuneConfig", "extend_config",
+           "learned_difference", "same_learning",
            "learned_keys", "load_config", "parse_assignment", "recall_config", "spec"]

@@ -203,10 +203,34 @@ def recall_config(cfg: Config, yaml_path: str | Path | None = None,
     :class:`ConfigError`.
     """
     new = extend_config(cfg, yaml_path, overrides)
+    key, old, _ = learned_difference(cfg, new) or (None, None, None)
+    if key is not None:
+        raise ConfigError(f"{key} is fixed when a network is memorized (this checkpoint has "
+                          f"{show(old)}); it cannot be changed at recall")
+    return new
+
+
+def learned_difference(cfg: Config, other: Config, sections: tuple[str, ...] | None = None
+                       ) -> tuple[str, object, object] | None:
+    """The first key learning reads (of ``sections``, default all) whose value differs between
+    two configs, as ``(key, cfg's value, other's value)``; None when they learn alike."""
     for key in learned_keys():
         section, name = key.split(".")
-        old, now = getattr(getattr(cfg, section), name), getattr(getattr(new, section), name)
-        if now != old:
-            raise ConfigError(f"{key} is fixed when a network is memorized (this checkpoint has "
-                              f"{show(old)}); it cannot be changed at recall")
-    return new
+        if sections is not None and section not in sections:
+            continue
+        mine, theirs = getattr(getattr(cfg, section), name), getattr(getattr(other, section), name)
+        if mine != theirs:
+            return key, mine, theirs
+    return None
+
+
+def same_learning(stored: Config | None, cfg: Config) -> None:
+    """Refuse to grow a network memorized with ``stored`` using ``cfg`` when they differ in a
+    key that learning reads (the memorize section aside: chunking is the run's business)."""
+    if stored is None:
+        return
+    difference = learned_difference(stored, cfg, ("encoding", "network"))
+    if difference is not None:
+        key, old, new = difference
+        raise ConfigError(f"{key} is {show(old)} in this network and {show(new)} here: a network "
+                          "grows with the config it was memorized with")

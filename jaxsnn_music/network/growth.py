@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsnn_music.config import Config, NetworkConfig, learned_keys
+from jaxsnn_music.config import Config, NetworkConfig, same_learning
 from jaxsnn_music.events import Piece
 from jaxsnn_music.network import keys
 from jaxsnn_music.network.buckets import bucket
@@ -174,7 +174,13 @@ def grow(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
     **Returns:** the new :class:`Network`.
     """
     ncfg = _network_config(cfg)
-    config = _same_learning(network.config, cfg)
+    if isinstance(cfg, Config):
+        same_learning(network.config, cfg)
+        config = cfg
+    elif network.config is not None and network.config.network != cfg:
+        raise ValueError("this network was memorized with another network config")
+    else:
+        config = network.config
     neurons = allocate(pieces, network.cells, network.synapses, ncfg.context_cells,
                        ncfg.cross_subnet)
     learned = learn(pieces, ncfg, first_title=network.n_titles, devices=devices, neurons=neurons)
@@ -189,25 +195,6 @@ def grow(network: Network, pieces: Sequence[Piece], cfg: Config | NetworkConfig,
         lengths[network.n_titles + i, :len(piece.tracks)] = [t.n_events for t in piece.tracks]
     return Network(synapses, goal, cells, jnp.asarray(lengths),
                    network.titles + tuple(p.title for p in pieces), config)
-
-
-def _same_learning(stored: Config | None, cfg: Config | NetworkConfig) -> Config | None:
-    """The config a grown network records: ``cfg``, which must agree with what the network
-    was memorized with so far in every key learning reads."""
-    if not isinstance(cfg, Config):
-        if stored is not None and stored.network != cfg:
-            raise ValueError("this network was memorized with another network config")
-        return stored
-    if stored is not None:
-        for key in learned_keys():
-            section, name = key.split(".")
-            if section == "memorize":
-                continue
-            mine, theirs = getattr(getattr(cfg, section), name), getattr(getattr(stored, section), name)
-            if mine != theirs:
-                raise ValueError(f"{key} is {theirs!r} in this network and {mine!r} here: a network "
-                                 "grows with the config it was memorized with")
-    return cfg
 
 
 def grow_one_by_one(network: Network, pieces: Sequence[Piece],
